@@ -1,0 +1,120 @@
+//===- Attributes.cpp - Typed op attributes -------------------------------===//
+#include "ir/Attributes.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace tcpu {
+
+std::string_view attrKindName(AttrKind k) {
+  switch (k) {
+  case AttrKind::Int:
+    return "int";
+  case AttrKind::Float:
+    return "float";
+  case AttrKind::String:
+    return "str";
+  case AttrKind::Ints:
+    return "ints";
+  case AttrKind::DType:
+    return "dtype";
+  }
+  return "?";
+}
+
+AttrKind attrKindOf(const AttrValue &v) {
+  return static_cast<AttrKind>(v.index());
+}
+
+namespace {
+std::string floatToString(double d) {
+  if (std::isnan(d))
+    return "nan";
+  if (std::isinf(d))
+    return d < 0 ? "-inf" : "inf";
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, d);
+  std::string s(buf, res.ptr);
+  // Keep floats distinguishable from ints in the text form.
+  if (s.find_first_of(".e") == std::string::npos)
+    s += ".0";
+  return s;
+}
+
+std::string quote(const std::string &s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      static const char *hex = "0123456789abcdef";
+      out += "\\";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+} // namespace
+
+std::string attrValueToString(const AttrValue &v) {
+  switch (attrKindOf(v)) {
+  case AttrKind::Int:
+    return std::to_string(std::get<int64_t>(v));
+  case AttrKind::Float:
+    return floatToString(std::get<double>(v));
+  case AttrKind::String:
+    return quote(std::get<std::string>(v));
+  case AttrKind::Ints: {
+    std::string s = "[";
+    const auto &l = std::get<std::vector<int64_t>>(v);
+    for (size_t i = 0; i < l.size(); ++i)
+      s += (i ? ", " : "") + std::to_string(l[i]);
+    return s + "]";
+  }
+  case AttrKind::DType:
+    return std::string(dtypeName(std::get<DType>(v)));
+  }
+  return "?";
+}
+
+const AttrValue *Attributes::get(const std::string &name) const {
+  auto it = map_.find(name);
+  return it == map_.end() ? nullptr : &it->second;
+}
+
+int64_t Attributes::getInt(const std::string &name, int64_t fallback) const {
+  const AttrValue *v = get(name);
+  return v && std::holds_alternative<int64_t>(*v) ? std::get<int64_t>(*v)
+                                                   : fallback;
+}
+double Attributes::getFloat(const std::string &name, double fallback) const {
+  const AttrValue *v = get(name);
+  return v && std::holds_alternative<double>(*v) ? std::get<double>(*v)
+                                                  : fallback;
+}
+std::string Attributes::getString(const std::string &name,
+                                  const std::string &fallback) const {
+  const AttrValue *v = get(name);
+  return v && std::holds_alternative<std::string>(*v)
+             ? std::get<std::string>(*v)
+             : fallback;
+}
+std::vector<int64_t> Attributes::getInts(const std::string &name,
+                                         std::vector<int64_t> fallback) const {
+  const AttrValue *v = get(name);
+  return v && std::holds_alternative<std::vector<int64_t>>(*v)
+             ? std::get<std::vector<int64_t>>(*v)
+             : fallback;
+}
+std::optional<DType> Attributes::getDType(const std::string &name) const {
+  const AttrValue *v = get(name);
+  if (v && std::holds_alternative<DType>(*v))
+    return std::get<DType>(*v);
+  return std::nullopt;
+}
+
+} // namespace tcpu

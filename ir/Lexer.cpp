@@ -1,0 +1,1 @@
+// Lexer: see Parser.cpp.

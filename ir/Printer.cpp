@@ -1,0 +1,4 @@
+#include "ir/Printer.h"
+namespace tcpu {
+std::string printGraph(const Graph &, const PrintOptions &) { return ""; }
+}
