@@ -10,10 +10,9 @@ config.excludes = ["Inputs", "cases", "CMakeLists.txt", "lit.cfg.py",
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.tcpu_obj_root, "test")
 
-config.substitutions.append(("%tcpu-opt", os.path.join(config.tcpu_tools_dir, "tcpu-opt")))
-config.substitutions.append(("%tcpu-run", os.path.join(config.tcpu_tools_dir, "tcpu-run")))
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%srcroot", config.tcpu_src_root))
+config.substitutions.append(("%{tools}", config.tcpu_tools_dir))
 config.environment["PATH"] = os.pathsep.join(
     [config.tcpu_tools_dir, os.path.dirname(config.filecheck),
      config.environment.get("PATH", "")])

@@ -1,0 +1,23 @@
+//===- PassUtils.h - Small helpers shared by passes -------------*- C++ -*-===//
+#pragma once
+
+#include "ir/Graph.h"
+
+#include <unordered_map>
+
+namespace tcpu {
+
+/// Removes pure ops none of whose results is used, repeatedly, so chains of
+/// dead ops go in one call. Returns whether anything was removed.
+bool removeDeadOps(Graph &graph);
+
+/// The constant tensor defining `v`, or nullptr.
+const Tensor *constantValueOf(const Value *v);
+
+/// True when `v` is a constant whose every element equals `x`.
+bool isSplatConstant(const Value *v, double x);
+
+/// Uses of every value among operands and graph outputs.
+std::unordered_map<const Value *, int> countAllUses(const Graph &graph);
+
+} // namespace tcpu

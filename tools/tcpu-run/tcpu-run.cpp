@@ -1,0 +1,230 @@
+//===- tcpu-run.cpp - Run a model on .npy inputs ---------------------------===//
+//
+//   tcpu-run MODEL [--input NAME=FILE.npy]... [--output-dir DIR]
+// Runs the model, prints a summary of every output, and writes
+// DIR/<output name>.npy for each. Inputs not given are filled with seeded
+// random values of the right shape and dtype.
+//
+//===----------------------------------------------------------------------===//
+#include "ir/Interpreter.h"
+#include "ir/Npy.h"
+#include "tools/ToolSupport.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <random>
+
+using namespace tcpu;
+
+namespace {
+
+const char *kUsage = R"(usage: tcpu-run MODEL [options]
+
+Runs a model (.tir) and prints its outputs.
+
+options:
+  --input NAME=FILE.npy   value for the graph input NAME (repeatable); inputs
+                          not given get seeded random values: floats uniform
+                          in [-1, 1), integers uniform in [0, 10), bools fair
+  --output-dir DIR        write DIR/<output name>.npy for every output
+  --seed N                seed for the random inputs (default 0)
+  --reference             run on the reference interpreter (today the only
+                          engine, so also the default)
+  --print-limit N         print at most N values per output (default 16;
+                          0 prints only names and types)
+  --help                  show this text
+)";
+
+struct Options {
+  std::string model;
+  std::map<std::string, std::string> inputs;
+  std::string outputDir;
+  uint64_t seed = 0;
+  int64_t printLimit = 16;
+};
+
+bool parseInt(const char *s, int64_t &out) {
+  const char *end = s + std::strlen(s);
+  auto res = std::from_chars(s, end, out);
+  return res.ec == std::errc() && res.ptr == end && out >= 0;
+}
+
+std::string parseArgs(int argc, char **argv, Options &o, bool &exitNow) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](std::string &out) -> bool {
+      size_t eq = a.find('=');
+      if (eq != std::string::npos) {
+        out = a.substr(eq + 1);
+        return true;
+      }
+      if (i + 1 >= argc)
+        return false;
+      out = argv[++i];
+      return true;
+    };
+    std::string flag = a.substr(0, a.find('='));
+    std::string v;
+    if (flag == "--help" || flag == "-h") {
+      std::fputs(kUsage, stdout);
+      exitNow = true;
+      return "";
+    } else if (flag == "--reference") {
+      // The interpreter is the only engine for now.
+    } else if (flag == "--input") {
+      if (!value(v))
+        return "--input needs NAME=FILE.npy";
+      size_t eq = v.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
+        return "--input needs NAME=FILE.npy, got '" + v + "'";
+      std::string name = v.substr(0, eq);
+      if (o.inputs.count(name))
+        return "input '" + name + "' is given twice";
+      o.inputs[name] = v.substr(eq + 1);
+    } else if (flag == "--output-dir") {
+      if (!value(v) || v.empty())
+        return "--output-dir needs a directory";
+      o.outputDir = v;
+    } else if (flag == "--seed") {
+      int64_t n;
+      if (!value(v) || !parseInt(v.c_str(), n))
+        return "--seed needs a non-negative integer";
+      o.seed = static_cast<uint64_t>(n);
+    } else if (flag == "--print-limit") {
+      if (!value(v) || !parseInt(v.c_str(), o.printLimit))
+        return "--print-limit needs a non-negative integer";
+    } else if (a.size() > 1 && a[0] == '-') {
+      return "unknown option '" + a + "' (see --help)";
+    } else if (o.model.empty()) {
+      o.model = a;
+    } else {
+      return "more than one model given ('" + o.model + "' and '" + a + "')";
+    }
+  }
+  if (o.model.empty())
+    return "no model given (see --help)";
+  return "";
+}
+
+absl::StatusOr<Tensor> randomTensor(const TensorType &type,
+                                    std::mt19937_64 &rng) {
+  absl::StatusOr<Tensor> t = Tensor::allocate(TensorType(type.dtype, type.shape));
+  if (!t.ok())
+    return t;
+  std::uniform_real_distribution<double> real(-1.0, 1.0);
+  std::uniform_int_distribution<int64_t> integer(0, 9);
+  for (int64_t i = 0, n = t->numElements(); i < n; ++i) {
+    if (isFloat(type.dtype))
+      t->setElementFromDouble(i, real(rng));
+    else if (type.dtype == DType::Bool)
+      t->setElementFromInt(i, integer(rng) % 2);
+    else
+      t->setElementFromInt(i, integer(rng));
+  }
+  return t;
+}
+
+void printTensor(const std::string &name, const Tensor &t, int64_t limit) {
+  std::printf("%s: %s\n", name.c_str(), t.type().str().c_str());
+  if (limit == 0)
+    return;
+  int64_t n = t.numElements();
+  std::string line = "  [";
+  for (int64_t i = 0; i < n && i < limit; ++i) {
+    char buf[64];
+    if (isFloat(t.dtype()))
+      std::snprintf(buf, sizeof buf, "%.6g", t.elementAsDouble(i));
+    else
+      std::snprintf(buf, sizeof buf, "%lld",
+                    static_cast<long long>(t.elementAsInt(i)));
+    line += (i ? ", " : "") + std::string(buf);
+  }
+  if (n > limit)
+    line += ", ... (" + std::to_string(n) + " values)";
+  std::printf("%s]\n", line.c_str());
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options o;
+  bool exitNow = false;
+  if (std::string err = parseArgs(argc, argv, o, exitNow); !err.empty()) {
+    std::fprintf(stderr, "tcpu-run: error: %s\n", err.c_str());
+    return 2;
+  }
+  if (exitNow)
+    return 0;
+
+  absl::StatusOr<std::unique_ptr<Graph>> graph = tools::loadModel(o.model);
+  if (!graph.ok())
+    return tools::fail("tcpu-run", graph.status());
+
+  std::map<std::string, const Value *> byName;
+  std::string names;
+  for (const Value *in : (*graph)->inputs()) {
+    byName[in->name] = in;
+    names += (names.empty() ? "" : ", ") + in->name;
+  }
+  for (const auto &[name, file] : o.inputs)
+    if (!byName.count(name))
+      return tools::fail(
+          "tcpu-run", absl::InvalidArgumentError(
+                          "unknown input '" + name + "'; the inputs of '" +
+                          o.model + "' are: " + (names.empty() ? "(none)" : names)));
+
+  std::mt19937_64 rng(o.seed);
+  std::vector<Tensor> inputs;
+  for (const Value *in : (*graph)->inputs()) {
+    auto it = o.inputs.find(in->name);
+    absl::StatusOr<Tensor> t = it == o.inputs.end()
+                                   ? randomTensor(in->type, rng)
+                                   : readNpy(it->second);
+    if (!t.ok())
+      return tools::fail("tcpu-run", t.status());
+    if (it != o.inputs.end()) {
+      absl::Status s = checkArgumentType("input '" + in->name + "'", in->type,
+                                         t->type());
+      if (!s.ok())
+        return tools::fail("tcpu-run",
+                           absl::InvalidArgumentError(std::string(s.message()) +
+                                                      " (from " + it->second +
+                                                      ")"));
+    }
+    inputs.push_back(std::move(*t));
+  }
+
+  absl::StatusOr<std::vector<Tensor>> outputs = interpret(**graph, inputs);
+  if (!outputs.ok())
+    return tools::fail("tcpu-run", outputs.status());
+
+  if (!o.outputDir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.outputDir, ec);
+    if (ec)
+      return tools::fail("tcpu-run",
+                         absl::InvalidArgumentError("cannot create directory '" +
+                                                    o.outputDir + "': " +
+                                                    ec.message()));
+  }
+  const auto &outs = (*graph)->outputs();
+  for (size_t i = 0; i < outs.size(); ++i) {
+    printTensor(outs[i].name, (*outputs)[i], o.printLimit);
+    if (o.outputDir.empty())
+      continue;
+    // Output names come from the model; keep them from escaping the folder.
+    std::string file = outs[i].name;
+    for (char &c : file)
+      if (c == '/' || c == '\\')
+        c = '_';
+    if (file == "." || file == "..")
+      file = "_" + file;
+    std::string path = (std::filesystem::path(o.outputDir) / (file + ".npy")).string();
+    if (absl::Status s = writeNpy(path, (*outputs)[i]); !s.ok())
+      return tools::fail("tcpu-run", s);
+  }
+  return 0;
+}
