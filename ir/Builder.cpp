@@ -36,16 +36,10 @@ GraphBuilder::createMulti(OpKind kind, std::vector<Value *> operands,
   const OpInfo &info = opInfo(kind);
   Location loc = locationOf(where);
   std::string mn(info.mnemonic);
-  int n = static_cast<int>(operands.size());
-  if (n < info.minOperands() ||
-      (info.maxOperands() >= 0 && n > info.maxOperands()))
-    return locatedError(loc, "'" + mn + "' got " + std::to_string(n) +
-                                 " operands, it takes " +
-                                 std::to_string(info.minOperands()) +
-                                 (info.maxOperands() < 0
-                                      ? " or more"
-                                      : " to " + std::to_string(
-                                                     info.maxOperands())));
+  if (std::string problem =
+          checkOperandCount(info, static_cast<int>(operands.size()));
+      !problem.empty())
+    return locatedError(loc, problem);
   std::vector<const TensorType *> types;
   for (size_t i = 0; i < operands.size(); ++i) {
     const OperandSpec &spec =

@@ -1,6 +1,9 @@
 //===- Diagnostics.cpp - Source locations and located errors --------------===//
 #include "ir/Diagnostics.h"
 
+#include <algorithm>
+#include <tuple>
+
 namespace tcpu {
 
 std::string Location::str() const {
@@ -26,9 +29,22 @@ bool DiagnosticEngine::hasErrors() const {
 }
 
 std::string DiagnosticEngine::str() const {
-  std::string s;
+  // In source order, as a reader expects, although the parser and the
+  // verifier find problems in two sweeps.
+  std::vector<const Diagnostic *> sorted;
   for (const Diagnostic &d : diags_)
-    s += d.str() + "\n";
+    sorted.push_back(&d);
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const Diagnostic *a, const Diagnostic *b) {
+                     auto key = [](const Diagnostic *d) {
+                       return std::tuple(d->loc.file ? *d->loc.file : "",
+                                         d->loc.line, d->loc.col);
+                     };
+                     return key(a) < key(b);
+                   });
+  std::string s;
+  for (const Diagnostic *d : sorted)
+    s += d->str() + "\n";
   return s;
 }
 

@@ -220,6 +220,19 @@ const OpInfo *lookupOp(std::string_view mnemonic) {
   return it == index->end() ? nullptr : it->second;
 }
 
+std::string checkOperandCount(const OpInfo &info, int count) {
+  int lo = info.minOperands(), hi = info.maxOperands();
+  if (count >= lo && (hi < 0 || count <= hi))
+    return "";
+  std::string expected = hi < 0      ? "at least " + std::to_string(lo)
+                         : lo == hi ? std::to_string(lo)
+                                    : std::to_string(lo) + " to " +
+                                          std::to_string(hi);
+  bool one = hi == 1 || (hi < 0 && lo == 1) || (lo == hi && lo == 1);
+  return "'" + std::string(info.mnemonic) + "' takes " + expected +
+         (one ? " operand" : " operands") + ", got " + std::to_string(count);
+}
+
 std::vector<std::string> normalizeAttributes(const OpInfo &info,
                                              Attributes &attrs) {
   std::vector<std::string> problems;

@@ -106,6 +106,10 @@ const OpInfo *lookupOp(std::string_view mnemonic);
 /// Every op, in table order.
 const std::vector<OpInfo> &allOps();
 
+/// "" when `count` operands suit the op, else the problem, e.g.
+/// "'add' takes 2 operands, got 1".
+std::string checkOperandCount(const OpInfo &info, int count);
+
 /// Checks `attrs` against the op's specs (unknown names, wrong kinds,
 /// missing required ones) and fills in defaults. Each problem is one string.
 std::vector<std::string> normalizeAttributes(const OpInfo &info,

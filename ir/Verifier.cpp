@@ -55,15 +55,8 @@ void verifyOp(const Op &op, const std::unordered_set<const Value *> &defined,
   bool ok = true;
 
   int n = static_cast<int>(op.operands.size());
-  int lo = info.minOperands(), hi = info.maxOperands();
-  if (n < lo || (hi >= 0 && n > hi)) {
-    std::string expected =
-        hi < 0 ? "at least " + std::to_string(lo)
-        : lo == hi ? std::to_string(lo)
-                   : std::to_string(lo) + " to " + std::to_string(hi);
-    diags.error(op.loc, "'" + mn + "' takes " + expected + " operand" +
-                            (hi == 1 && lo == 1 ? "" : "s") + ", got " +
-                            std::to_string(n));
+  if (std::string problem = checkOperandCount(info, n); !problem.empty()) {
+    diags.error(op.loc, problem);
     ok = false;
   }
   for (int i = 0; i < n; ++i) {
@@ -89,7 +82,8 @@ void verifyOp(const Op &op, const std::unordered_set<const Value *> &defined,
 
   if (static_cast<int>(op.numResults()) != info.numResults()) {
     diags.error(op.loc, "'" + mn + "' has " + std::to_string(info.numResults()) +
-                            " results, got " + std::to_string(op.numResults()));
+                            (info.numResults() == 1 ? " result" : " results") +
+                            ", got " + std::to_string(op.numResults()));
     return;
   }
   std::vector<TensorType> declared;

@@ -5,7 +5,7 @@ import lit.formats
 config.name = "tcpu"
 config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".tir", ".test"]
-config.excludes = ["Inputs", "cases", "CMakeLists.txt", "lit.cfg.py",
+config.excludes = ["Inputs", "cases", "models", "interp", "CMakeLists.txt", "lit.cfg.py",
                    "lit.site.cfg.py", "unit"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.tcpu_obj_root, "test")

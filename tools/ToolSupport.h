@@ -3,6 +3,7 @@
 
 #include "ir/Graph.h"
 #include "ir/Parser.h"
+#include "ir/onnx/OnnxImporter.h"
 
 #include "absl/status/statusor.h"
 
@@ -36,9 +37,42 @@ inline bool endsWith(const std::string &s, const std::string &suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-/// Loads a model file (.tir text form) and verifies it.
+/// Parses the value of --input-shape, NAME=1x3x224x224 (a scalar is
+/// NAME=scalar), into `options`; returns an error message or "".
+inline std::string parseInputShapeFlag(const std::string &v,
+                                       OnnxImportOptions &options) {
+  size_t eq = v.rfind('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
+    return "--input-shape needs NAME=D0xD1x..., got '" + v + "'";
+  std::string name = v.substr(0, eq), dims = v.substr(eq + 1);
+  Shape shape;
+  if (dims != "scalar") {
+    for (size_t pos = 0; pos <= dims.size();) {
+      size_t x = dims.find('x', pos);
+      if (x == std::string::npos)
+        x = dims.size();
+      std::string d = dims.substr(pos, x - pos);
+      if (d.empty() || d.size() > 18 ||
+          d.find_first_not_of("0123456789") != std::string::npos)
+        return "--input-shape needs NAME=D0xD1x... with non-negative integer "
+               "dims, got '" + v + "'";
+      shape.push_back(std::stoll(d));
+      pos = x + 1;
+    }
+  }
+  if (options.inputShapes.count(name))
+    return "--input-shape for '" + name + "' is given twice";
+  options.inputShapes[name] = shape;
+  return "";
+}
+
+/// Loads a model file and verifies it: .onnx files are imported (with
+/// `onnx` giving shapes for symbolic input dims), anything else is parsed
+/// as the .tir text form.
 inline absl::StatusOr<std::unique_ptr<Graph>>
-loadModel(const std::string &path) {
+loadModel(const std::string &path, const OnnxImportOptions &onnx = {}) {
+  if (endsWith(path, ".onnx"))
+    return importOnnxFile(path, onnx);
   absl::StatusOr<std::string> text = readFile(path);
   if (!text.ok())
     return text.status();

@@ -87,7 +87,7 @@ TEST(Builder, OperandCountsAreChecked) {
   Value *x = b.input("x", TensorType(DType::F32, {2}));
   absl::StatusOr<Value *> r = b.add({x});
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(std::string(r.status().message()).find("'add' got 1 operands"),
+  EXPECT_NE(std::string(r.status().message()).find("'add' takes 2 operands, got 1"),
             std::string::npos)
       << r.status();
   absl::StatusOr<Value *> none = b.add({x, nullptr});

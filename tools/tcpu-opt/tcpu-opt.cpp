@@ -21,8 +21,9 @@ namespace {
 
 const char *kUsage = R"(usage: tcpu-opt [options] INPUT
 
-Reads a tcpu IR file (.tir; '-' reads standard input), verifies it, runs the
-passes of --pass-pipeline and prints the result.
+Reads a tcpu IR file (.tir; '-' reads standard input) or imports an ONNX
+model (.onnx), verifies it, runs the passes of --pass-pipeline and prints the
+result.
 
 options:
   --pass-pipeline=PASSES  comma-separated passes, each optionally with
@@ -36,6 +37,8 @@ options:
   --elide-blobs           leave out the blobs section (output does not parse
                           back to the same graph)
   -o FILE                 write the output to FILE instead of standard output
+  --input-shape NAME=DIMS static shape (e.g. 1x3x224x224) for an ONNX input
+                          with symbolic dims (repeatable)
   --list-passes           list the registered passes and exit
   --help                  show this text
 )";
@@ -48,6 +51,7 @@ struct Options {
   bool split = false;
   bool verifyDiagnostics = false;
   PrintOptions print;
+  OnnxImportOptions onnx;
 };
 
 bool startsWith(const char *s, const char *prefix) {
@@ -84,6 +88,16 @@ std::string parseArgs(int argc, char **argv, Options &o, bool &exitNow) {
       o.print.inlineConstants = true;
     } else if (!std::strcmp(a, "--elide-blobs")) {
       o.print.elideBlobs = true;
+    } else if (startsWith(a, "--input-shape")) {
+      std::string v;
+      if (startsWith(a, "--input-shape="))
+        v = a + std::strlen("--input-shape=");
+      else if (!std::strcmp(a, "--input-shape") && i + 1 < argc)
+        v = argv[++i];
+      else
+        return "--input-shape needs NAME=D0xD1x...";
+      if (std::string err = tools::parseInputShapeFlag(v, o.onnx); !err.empty())
+        return err;
     } else if (!std::strcmp(a, "-o")) {
       if (++i == argc)
         return "-o needs a file name";
@@ -146,6 +160,29 @@ bool processChunk(const SourceChunk &chunk, const Options &o,
   return true;
 }
 
+/// Imports an ONNX model, runs the pipeline, appends the printed graph to
+/// `out`. Errors go to stderr. Returns success.
+bool processOnnx(const Options &o, const std::vector<PipelineStep> &steps,
+                 std::string &out) {
+  absl::StatusOr<std::unique_ptr<Graph>> graph = tools::loadModel(o.input, o.onnx);
+  if (!graph.ok()) {
+    tools::fail("tcpu-opt", graph.status());
+    return false;
+  }
+  std::ostringstream after;
+  PipelineOptions pipelineOptions;
+  if (o.printAfterAll)
+    pipelineOptions.printAfterEach = &after;
+  absl::Status s = runPipeline(**graph, steps, pipelineOptions);
+  std::fputs(after.str().c_str(), stderr);
+  if (!s.ok()) {
+    tools::fail("tcpu-opt", s);
+    return false;
+  }
+  out += printGraph(**graph, o.print);
+  return true;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -161,23 +198,32 @@ int main(int argc, char **argv) {
   absl::StatusOr<std::vector<PipelineStep>> steps = parsePipeline(o.pipeline);
   if (!steps.ok())
     return tools::fail("tcpu-opt", steps.status());
-  absl::StatusOr<std::string> text = tools::readFile(o.input);
-  if (!text.ok())
-    return tools::fail("tcpu-opt", text.status());
-  std::string bufferName = o.input == "-" ? "<stdin>" : o.input;
-
-  std::vector<SourceChunk> chunks =
-      o.split ? splitInputFile(*text)
-              : std::vector<SourceChunk>{{std::string_view(*text), 0}};
   std::string out;
   bool ok = true;
-  for (size_t i = 0; i < chunks.size(); ++i) {
-    std::string chunkOut;
-    ok &= processChunk(chunks[i], o, *steps, bufferName, chunkOut);
-    if (!chunkOut.empty()) {
-      if (!out.empty())
-        out += "// -----\n";
-      out += chunkOut;
+  if (tools::endsWith(o.input, ".onnx")) {
+    ok = processOnnx(o, *steps, out);
+  } else {
+    if (!o.onnx.inputShapes.empty()) {
+      std::fprintf(stderr, "tcpu-opt: error: --input-shape is only for .onnx "
+                           "models\n");
+      return 2;
+    }
+    absl::StatusOr<std::string> text = tools::readFile(o.input);
+    if (!text.ok())
+      return tools::fail("tcpu-opt", text.status());
+    std::string bufferName = o.input == "-" ? "<stdin>" : o.input;
+
+    std::vector<SourceChunk> chunks =
+        o.split ? splitInputFile(*text)
+                : std::vector<SourceChunk>{{std::string_view(*text), 0}};
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      std::string chunkOut;
+      ok &= processChunk(chunks[i], o, *steps, bufferName, chunkOut);
+      if (!chunkOut.empty()) {
+        if (!out.empty())
+          out += "// -----\n";
+        out += chunkOut;
+      }
     }
   }
 

@@ -23,13 +23,15 @@ namespace {
 
 const char *kUsage = R"(usage: tcpu-run MODEL [options]
 
-Runs a model (.tir) and prints its outputs.
+Runs a model (.tir, or .onnx imported) and prints its outputs.
 
 options:
   --input NAME=FILE.npy   value for the graph input NAME (repeatable); inputs
                           not given get seeded random values: floats uniform
                           in [-1, 1), integers uniform in [0, 10), bools fair
   --output-dir DIR        write DIR/<output name>.npy for every output
+  --input-shape NAME=DIMS static shape (e.g. 1x3x224x224) for an ONNX input
+                          with symbolic dims (repeatable)
   --seed N                seed for the random inputs (default 0)
   --reference             run on the reference interpreter (today the only
                           engine, so also the default)
@@ -44,6 +46,7 @@ struct Options {
   std::string outputDir;
   uint64_t seed = 0;
   int64_t printLimit = 16;
+  OnnxImportOptions onnx;
 };
 
 bool parseInt(const char *s, int64_t &out) {
@@ -84,6 +87,11 @@ std::string parseArgs(int argc, char **argv, Options &o, bool &exitNow) {
       if (o.inputs.count(name))
         return "input '" + name + "' is given twice";
       o.inputs[name] = v.substr(eq + 1);
+    } else if (flag == "--input-shape") {
+      if (!value(v))
+        return "--input-shape needs NAME=D0xD1x...";
+      if (std::string err = tools::parseInputShapeFlag(v, o.onnx); !err.empty())
+        return err;
     } else if (flag == "--output-dir") {
       if (!value(v) || v.empty())
         return "--output-dir needs a directory";
@@ -159,7 +167,7 @@ int main(int argc, char **argv) {
   if (exitNow)
     return 0;
 
-  absl::StatusOr<std::unique_ptr<Graph>> graph = tools::loadModel(o.model);
+  absl::StatusOr<std::unique_ptr<Graph>> graph = tools::loadModel(o.model, o.onnx);
   if (!graph.ok())
     return tools::fail("tcpu-run", graph.status());
 
