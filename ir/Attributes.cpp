@@ -1,6 +1,8 @@
 //===- Attributes.cpp - Typed op attributes -------------------------------===//
 #include "ir/Attributes.h"
 
+#include "ir/Lexer.h"
+
 #include <charconv>
 #include <cmath>
 
@@ -27,47 +29,32 @@ AttrKind attrKindOf(const AttrValue &v) {
 }
 
 namespace {
-std::string floatToString(double d) {
-  if (std::isnan(d))
+template <class F> std::string shortestFloat(F f) {
+  if (std::isnan(f))
     return "nan";
-  if (std::isinf(d))
-    return d < 0 ? "-inf" : "inf";
+  if (std::isinf(f))
+    return f < 0 ? "-inf" : "inf";
   char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof buf, d);
+  auto res = std::to_chars(buf, buf + sizeof buf, f);
   std::string s(buf, res.ptr);
   // Keep floats distinguishable from ints in the text form.
   if (s.find_first_of(".e") == std::string::npos)
     s += ".0";
   return s;
 }
-
-std::string quote(const std::string &s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      static const char *hex = "0123456789abcdef";
-      out += "\\";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
 } // namespace
+
+std::string floatLiteral(double d) { return shortestFloat(d); }
+std::string floatLiteral(float f) { return shortestFloat(f); }
 
 std::string attrValueToString(const AttrValue &v) {
   switch (attrKindOf(v)) {
   case AttrKind::Int:
     return std::to_string(std::get<int64_t>(v));
   case AttrKind::Float:
-    return floatToString(std::get<double>(v));
+    return floatLiteral(std::get<double>(v));
   case AttrKind::String:
-    return quote(std::get<std::string>(v));
+    return quoteString(std::get<std::string>(v));
   case AttrKind::Ints: {
     std::string s = "[";
     const auto &l = std::get<std::vector<int64_t>>(v);

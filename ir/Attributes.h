@@ -25,6 +25,11 @@ using AttrValue =
     std::variant<int64_t, double, std::string, std::vector<int64_t>, DType>;
 
 AttrKind attrKindOf(const AttrValue &v);
+/// The shortest text that reads back to the same value (NaN payloads aside),
+/// always recognizable as a float: "1.0", "1e-05", "inf", "-inf", "nan".
+std::string floatLiteral(double d);
+std::string floatLiteral(float f);
+
 /// Text form as the parser reads it back: 3, 0.5, "tanh", [1, 2], f32.
 /// Floats print in the shortest form that reads back to the same double.
 std::string attrValueToString(const AttrValue &v);

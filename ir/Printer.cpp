@@ -29,20 +29,6 @@ bool isPlainNumber(std::string_view s) {
   return true;
 }
 
-/// A float that reads back to the same bits (except NaN payloads) and always
-/// looks like a float: "1.0", "1e-05", "inf", "-inf", "nan".
-std::string floatLiteral(float f) {
-  if (std::isnan(f))
-    return "nan";
-  if (std::isinf(f))
-    return f < 0 ? "-inf" : "inf";
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof buf, f);
-  std::string s(buf, res.ptr);
-  if (s.find_first_of(".e") == std::string::npos)
-    s += ".0";
-  return s;
-}
 
 std::string elementLiteral(const Tensor &t, int64_t i) {
   switch (t.dtype()) {
