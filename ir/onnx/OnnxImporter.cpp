@@ -26,7 +26,7 @@ using namespace onnximport;
 
 namespace {
 
-constexpr int64_t kMinOpset = 11, kMaxOpset = 25;
+constexpr int64_t kMinOpset = 10, kMaxOpset = 25;
 
 bool isDefaultDomain(const std::string &d) {
   return d.empty() || d == "ai.onnx";

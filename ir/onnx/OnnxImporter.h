@@ -1,6 +1,6 @@
 //===- OnnxImporter.h - Import ONNX models into the tcpu IR -----*- C++ -*-===//
 //
-// Turns an ONNX ModelProto (as exported by torch.onnx.export, opsets 11 to
+// Turns an ONNX ModelProto (as exported by torch.onnx.export, opsets 10 to
 // 25 of the default domain) into a verified tcpu Graph with static shapes.
 // Shape arithmetic (Shape -> Gather -> Unsqueeze -> Concat -> Reshape, ...)
 // is folded at import. Weights stored in external data files are memory-

@@ -2,8 +2,9 @@
 //
 // MatMul, Gemm, Conv and the pools (auto_pad resolved to explicit pads; 1-D
 // runs as 2-D with a unit height: unsqueeze, op, squeeze; 3-D is an error),
-// the normalizations, Softmax/LogSoftmax (before opset 13 they flatten to
-// 2-D at `axis`), and the recurrent layers LSTM/GRU/RNN.
+// the normalizations (LayerNormalization's optional Mean and InvStdDev become
+// reductions in the stash type), Softmax/LogSoftmax (before opset 13 they
+// flatten to 2-D at `axis`), and the recurrent layers LSTM/GRU/RNN.
 //
 //===----------------------------------------------------------------------===//
 #include "ir/onnx/ImportContext.h"
@@ -252,10 +253,47 @@ absl::Status convertBatchNormalization(NodeContext &ctx) {
 absl::Status convertLayerNormalization(NodeContext &ctx) {
   TCPU_ASSIGN(Value * x, ctx.required(0, "X"));
   TCPU_ASSIGN(Value * scale, ctx.required(1, "Scale"));
-  TCPU_TRY(ctx.requireUnusedOutputsFrom(1, "Mean / InvStdDev"));
-  return single(ctx, ctx.emit(OpKind::LayerNorm, {x, scale, ctx.input(2)},
-                              {{"axis", ctx.getInt("axis", -1)},
-                               {"epsilon", ctx.getFloat("epsilon", 1e-5)}}));
+  int64_t axis = ctx.getInt("axis", -1);
+  double epsilon = ctx.getFloat("epsilon", 1e-5);
+  TCPU_ASSIGN(Value * y, ctx.emit(OpKind::LayerNorm, {x, scale, ctx.input(2)},
+                                  {{"axis", axis}, {"epsilon", epsilon}}));
+  ctx.setOutput(0, y);
+  if (!ctx.outputUsed(1) && !ctx.outputUsed(2))
+    return absl::OkStatus();
+
+  // The optional outputs, as ONNX's function body defines them: in the
+  // stash type (default FLOAT), over the axes [axis, rank), keeping dims:
+  //   Mean = ReduceMean(X); InvStdDev = 1 / sqrt(ReduceMean((X - Mean)^2) + epsilon)
+  absl::StatusOr<DType> stash = mapElemType(
+      static_cast<int32_t>(ctx.getInt("stash_type", 1)), "stash_type");
+  if (!stash.ok())
+    return ctx.error(std::string(stash.status().message()));
+  if (!isFloat(*stash))
+    return ctx.error("stash_type " + std::string(dtypeName(*stash)) +
+                     " is not a floating-point type");
+  int64_t rank = x->type.rank();
+  if (axis < -rank || axis >= rank)
+    return ctx.error("axis " + std::to_string(axis) +
+                     " is out of range for rank " + std::to_string(rank));
+  if (axis < 0)
+    axis += rank;
+  std::vector<int64_t> axes;
+  for (int64_t a = axis; a < rank; ++a)
+    axes.push_back(a);
+  Attributes reduceAttrs{{"axes", axes}, {"keepdim", int64_t{1}}};
+  TCPU_ASSIGN(Value * xs, ctx.cast(x, *stash));
+  TCPU_ASSIGN(Value * mean, ctx.emit(OpKind::ReduceMean, {xs}, reduceAttrs));
+  ctx.setOutput(1, mean);
+  if (!ctx.outputUsed(2))
+    return absl::OkStatus();
+  TCPU_ASSIGN(Value * d, ctx.emit(OpKind::Sub, {xs, mean}));
+  TCPU_ASSIGN(Value * dd, ctx.emit(OpKind::Mul, {d, d}));
+  TCPU_ASSIGN(Value * var, ctx.emit(OpKind::ReduceMean, {dd}, reduceAttrs));
+  TCPU_ASSIGN(Value * varEps,
+              ctx.emit(OpKind::Add, {var, ctx.scalar(epsilon, *stash)}));
+  TCPU_ASSIGN(Value * inv, ctx.emit(OpKind::Rsqrt, {varEps}));
+  ctx.setOutput(2, inv);
+  return absl::OkStatus();
 }
 
 absl::Status convertSoftmax(NodeContext &ctx) {

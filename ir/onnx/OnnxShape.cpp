@@ -2,9 +2,10 @@
 //
 // Shape, Size, Constant, ConstantOfShape and Range become constants (input
 // shapes are static); Reshape, Slice, Squeeze/Unsqueeze (opset >= 13),
-// Expand, Pad, Split and the reductions (axes as input: ReduceSum >= 13,
-// the others >= 18) read their shape-like inputs as constants, which they
-// are once the shape arithmetic feeding them has been folded.
+// Expand, Pad (opset >= 11; attributes before), Split and the reductions
+// (axes as input: ReduceSum >= 13, the others >= 18) read their shape-like
+// inputs as constants, which they are once the shape arithmetic feeding them
+// has been folded.
 //
 //===----------------------------------------------------------------------===//
 #include "ir/onnx/ImportContext.h"
@@ -184,7 +185,8 @@ absl::Status convertReshape(NodeContext &ctx) {
   TCPU_ASSIGN(Value * x, ctx.required(0, "data"));
   TCPU_ASSIGN(std::vector<int64_t> spec, ctx.constInts(1, "shape"));
   bool allowZero = ctx.getInt("allowzero", 0) != 0;
-  // Resolve ONNX's 0 (copy the input dim) and -1 (infer) to a static shape.
+  // Resolve ONNX's 0 (copy the input dim, unless allowzero) and -1 (infer)
+  // to a static shape.
   Shape shape = spec;
   int64_t inferAt = -1, known = 1;
   for (size_t i = 0; i < spec.size(); ++i) {
@@ -208,11 +210,17 @@ absl::Status convertReshape(NodeContext &ctx) {
   }
   int64_t n = x->type.numElements();
   if (inferAt >= 0) {
-    if (known == 0 || n % known != 0)
+    if (known == 0)
+      return ctx.error("cannot reshape " + x->type.str() + " to " +
+                       shapeToString(spec) + ": the -1 is ambiguous when "
+                       "the other dims have a 0");
+    if (n % known != 0)
       return ctx.error("cannot reshape " + x->type.str() + " to " +
                        shapeToString(spec));
     shape[inferAt] = n / known;
   }
+  // With allowzero a 0 stays a 0-sized dim, which is what the IR's shape
+  // means by 0.
   return single(ctx, ctx.reshape(x, shape));
 }
 
@@ -316,12 +324,21 @@ absl::Status convertPad(NodeContext &ctx) {
   std::string mode = ctx.getString("mode", "constant");
   if (mode != "constant" && mode != "reflect" && mode != "edge")
     return ctx.error("pad mode '" + mode + "' is not supported");
-  TCPU_ASSIGN(std::vector<int64_t> pads, ctx.constInts(1, "pads"));
+  std::vector<int64_t> pads;
   double value = 0;
-  if (ctx.hasInput(2)) {
-    TCPU_ASSIGN(value, ctx.constScalar(2, "constant_value"));
+  if (ctx.opset() < 11) {
+    // Opsets 2 to 10: pads and value are attributes.
+    if (!ctx.hasAttr("pads"))
+      return ctx.error("attribute 'pads' is required");
+    pads = ctx.getInts("pads");
+    value = ctx.getFloat("value", 0.0);
+  } else {
+    TCPU_ASSIGN(pads, ctx.constInts(1, "pads"));
+    if (ctx.hasInput(2)) {
+      TCPU_ASSIGN(value, ctx.constScalar(2, "constant_value"));
+    }
   }
-  if (ctx.hasInput(3)) {
+  if (ctx.opset() >= 18 && ctx.hasInput(3)) {
     // Opset 18: pads cover only the listed axes.
     TCPU_ASSIGN(std::vector<int64_t> axes, ctx.constInts(3, "axes"));
     if (pads.size() != 2 * axes.size())
@@ -418,6 +435,13 @@ absl::Status reduce(NodeContext &ctx, OpKind kind, int64_t axesInputSince) {
   Attributes attrs{{"keepdim", int64_t{ctx.getInt("keepdims", 1) != 0}}};
   if (axes)
     attrs.set("axes", *axes);
+  // Opset 20 allows bool for ReduceMax/ReduceMin (any / all): reduce as u8.
+  if (x->type.dtype == DType::Bool &&
+      (kind == OpKind::ReduceMax || kind == OpKind::ReduceMin)) {
+    TCPU_ASSIGN(Value * asU8, ctx.cast(x, DType::U8));
+    TCPU_ASSIGN(Value * r, ctx.emit(kind, {asU8}, std::move(attrs)));
+    return single(ctx, ctx.cast(r, DType::Bool));
+  }
   return single(ctx, ctx.emit(kind, {x}, std::move(attrs)));
 }
 

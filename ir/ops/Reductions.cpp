@@ -12,8 +12,10 @@
 // - integers: sum and prod wrap modulo 2^bits of the dtype, like `add` and
 //   `mul`; mean is the exact mean truncated toward zero (computed in 128
 //   bits, so it never overflows).
-// - max, min, argmax, and integer mean over zero elements have no value:
-//   type inference rejects them when the result is not empty.
+// - max and min over zero elements give their identity, as ONNX 18+ does:
+//   -inf / +inf for floats, the dtype's lowest / highest value for integers.
+// - argmax and integer mean over zero elements have no value: type
+//   inference rejects them when the result is not empty.
 // - argmax: NaN counts as larger than every number (as in NumPy); ties go to
 //   the first index, or the last with select_last_index.
 //
@@ -100,6 +102,35 @@ absl::Status requireNonEmptyReduction(const InferContext &ctx,
   return absl::OkStatus();
 }
 
+/// The lowest and highest values of an integer dtype: the identities of
+/// max and min.
+int64_t dtypeLowest(DType t) {
+  switch (t) {
+  case DType::I8:
+    return std::numeric_limits<int8_t>::min();
+  case DType::I32:
+    return std::numeric_limits<int32_t>::min();
+  case DType::I64:
+    return std::numeric_limits<int64_t>::min();
+  default: // u8, bool
+    return 0;
+  }
+}
+int64_t dtypeHighest(DType t) {
+  switch (t) {
+  case DType::I8:
+    return std::numeric_limits<int8_t>::max();
+  case DType::U8:
+    return std::numeric_limits<uint8_t>::max();
+  case DType::I32:
+    return std::numeric_limits<int32_t>::max();
+  case DType::Bool:
+    return 1;
+  default:
+    return std::numeric_limits<int64_t>::max();
+  }
+}
+
 int64_t wrapAdd(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
 }
@@ -127,7 +158,11 @@ absl::StatusOr<std::vector<Tensor>> evalReduce(const EvalContext &ctx,
   int64_t count = outCount == 0 ? 0 : n / outCount;
 
   if (isFloat(x.dtype())) {
-    double init = kind == Reduction::Prod ? 1.0 : 0.0;
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    double init = kind == Reduction::Prod  ? 1.0
+                  : kind == Reduction::Max ? -inf
+                  : kind == Reduction::Min ? inf
+                                           : 0.0;
     std::vector<double> acc(outCount, init);
     std::vector<bool> seen(outCount, false);
     for (int64_t i = 0; i < n; ++i) {
@@ -170,7 +205,10 @@ absl::StatusOr<std::vector<Tensor>> evalReduce(const EvalContext &ctx,
       storeInt(*out, o, static_cast<int64_t>(acc[o] / count)); // inference: count > 0
     return one(std::move(out));
   }
-  int64_t init = kind == Reduction::Prod ? 1 : 0;
+  int64_t init = kind == Reduction::Prod  ? 1
+                 : kind == Reduction::Max ? dtypeLowest(x.dtype())
+                 : kind == Reduction::Min ? dtypeHighest(x.dtype())
+                                          : 0;
   std::vector<int64_t> acc(outCount, init);
   std::vector<bool> seen(outCount, false);
   for (int64_t i = 0; i < n; ++i) {
@@ -215,9 +253,7 @@ absl::Status inferReduce(InferContext &ctx) {
   if (!mask.ok())
     return mask.status();
   Shape out = reducedShape(x.shape, *mask, ctx.attrs.getInt("keepdim") != 0);
-  OpKind k = ctx.info.kind;
-  if (k == OpKind::ReduceMax || k == OpKind::ReduceMin ||
-      (k == OpKind::ReduceMean && !isFloat(x.dtype)))
+  if (ctx.info.kind == OpKind::ReduceMean && !isFloat(x.dtype))
     if (absl::Status s = requireNonEmptyReduction(ctx, *mask, out); !s.ok())
       return s;
   ctx.results = {TensorType(x.dtype, out)};

@@ -121,17 +121,13 @@ absl::StatusOr<Shape> planReshape(const TensorType &x, const Shape &target) {
                        " has more than one -1");
       inferAt = static_cast<int64_t>(i);
       known[i] = 1;
-    } else if (d == 0) {
-      return invalid("reshape shape " + listToString(target) +
-                     " has a 0 at position " + std::to_string(i) +
-                     "; 0 (ONNX 'copy this dim') is not supported, give the "
-                     "size explicitly");
     } else if (d < 0) {
       return invalid("reshape shape " + listToString(target) +
                      " has the negative size " + std::to_string(d) +
                      " (only -1 is allowed, once)");
     }
   }
+  // A 0 is a dim of size 0 (not ONNX's "copy this dim").
   std::optional<int64_t> knownCount = checkedNumElements(known);
   if (!knownCount)
     return invalid("reshape shape " + listToString(target) +
@@ -145,7 +141,10 @@ absl::StatusOr<Shape> planReshape(const TensorType &x, const Shape &target) {
                      std::to_string(*knownCount) + " elements)");
     return target;
   }
-  // knownCount >= 1 since 0 and negative sizes were rejected above.
+  if (*knownCount == 0)
+    return invalid("reshape shape " + listToString(target) +
+                   " is ambiguous: the -1 cannot be inferred when the other "
+                   "dims have a 0");
   if (n % *knownCount != 0)
     return invalid("reshape cannot turn " + x.str() + " (" +
                    std::to_string(n) + " elements) into " +

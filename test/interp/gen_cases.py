@@ -1663,6 +1663,25 @@ def gen_edges():
          np.ones((3,), F32), {"axes": [0]})
     case("reduce_sum_empty_keep", "reduce_sum", [("x", z)],
          np.zeros((0, 1), F32), {"axes": [1], "keepdim": 1})
+    # max/min over zero elements give the identity (ONNX 18+): -inf/+inf for
+    # floats, the dtype's lowest/highest value for integers.
+    z3 = np.zeros((2, 0, 4), dtype=F32)
+    case("reduce_max_empty_axis", "reduce_max", [("x", z3)],
+         np.maximum.reduce(z3, axis=1, keepdims=True, initial=-np.inf),
+         {"axes": [1], "keepdim": 1})
+    case("reduce_min_empty_axis", "reduce_min", [("x", z3)],
+         np.minimum.reduce(z3, axis=1, initial=np.inf), {"axes": [1]})
+    zi = np.zeros((0, 3), dtype=I32)
+    case("reduce_max_empty_i32", "reduce_max", [("x", zi)],
+         np.maximum.reduce(zi, axis=0, initial=np.iinfo(I32).min),
+         {"axes": [0]})
+    zu = np.zeros((2, 0), dtype=U8)
+    case("reduce_min_empty_u8", "reduce_min", [("x", zu)],
+         np.minimum.reduce(zu, axis=1, initial=np.iinfo(U8).max),
+         {"axes": [1]})
+    # A 0 in reshape's shape is a dim of size 0.
+    case("reshape_zero_dim", "reshape", [("x", np.zeros((0, 3, 4), F32))],
+         np.zeros((0, 3, 4), F32).reshape(3, 4, 0), {"shape": [3, 4, 0]})
     a = rnd("concat_empty_input", (2, 3), F32)
     case("concat_empty_input", "concat",
          [("inputs0", np.zeros((2, 0), F32)), ("inputs1", a)], a.copy(),

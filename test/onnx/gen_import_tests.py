@@ -101,6 +101,16 @@ save("clip.onnx", [
 save("clip_runtime_bound.onnx", [N("Clip", ["x", "lo"], ["a"], name="clip")],
      [vi("x", F, [4]), vi("lo", F, [])], [vi("a", F, None)], opset=13)
 
+# --- Opset 10: Clip's bounds and Pad's pads/value are attributes.
+save("opset10.onnx", [
+    N("Clip", ["x"], ["a"], min=-1.0, max=6.0, name="clip"),
+    N("Clip", ["x"], ["b"], max=6.0, name="clip_max"),
+    N("Pad", ["x"], ["c"], pads=[1, 2], value=0.5, name="pad"),
+    N("Pad", ["x"], ["d"], pads=[0, 1], mode="edge", name="pad_edge"),
+], [vi("x", F, [4])],
+    [vi("a", F, None), vi("b", F, None), vi("c", F, None), vi("d", F, None)],
+    opset=10)
+
 # --- Quantization decompositions.
 save("quant.onnx", [
     N("QuantizeLinear", ["x", "s", "zp"], ["q"], name="q"),

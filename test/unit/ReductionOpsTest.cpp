@@ -146,13 +146,6 @@ TEST(Reduce, Errors) {
             "axis -3 of 'reduce_max' is out of range for rank 2 (valid: -2 to 1)");
   EXPECT_EQ(inferError(OpKind::ReduceSum, {TensorType(DType::Bool, {2})}),
             "operand 'x' of 'reduce_sum' must have a numeric type, got bool[2]");
-  EXPECT_EQ(inferError(OpKind::ReduceMax, {TensorType(DType::F32, {2, 0})},
-                       {{"axes", Ints{1}}}),
-            "'reduce_max' reduces over zero elements (axis 1 of f32[2,0] is "
-            "empty) and has no identity");
-  EXPECT_EQ(inferError(OpKind::ReduceMin, {TensorType(DType::I32, {0, 2})}),
-            "'reduce_min' reduces over zero elements (axis 0 of i32[0,2] is "
-            "empty) and has no identity");
   EXPECT_EQ(inferError(OpKind::ReduceMean, {TensorType(DType::I32, {0})}),
             "'reduce_mean' reduces over zero elements (axis 0 of i32[0] is "
             "empty) and has no identity");
@@ -160,6 +153,39 @@ TEST(Reduce, Errors) {
   EXPECT_EQ(inferError(OpKind::ReduceSum, {TensorType(DType::F32, {1, 16}, "nc8c")}),
             "operand 'x' of 'reduce_sum' must have the plain layout, got "
             "f32[1,16]<nc8c>");
+}
+
+TEST(Reduce, MaxMinOverZeroElementsGiveTheIdentity) {
+  // ONNX 18+: ReduceMax over an empty set is -inf (the lowest integer for
+  // integer dtypes), ReduceMin +inf (the highest).
+  Tensor f = make(DType::F32, {2, 0, 3}, {});
+  Tensor mx = runOk(OpKind::ReduceMax, {f},
+                    {{"axes", Ints{1}}, {"keepdim", int64_t{1}}});
+  expectType(mx, DType::F32, {2, 1, 3});
+  expectValues(mx, std::vector<double>(6, -kInf));
+  Tensor mn = runOk(OpKind::ReduceMin, {f}, {{"axes", Ints{1}}});
+  expectType(mn, DType::F32, {2, 3});
+  expectValues(mn, std::vector<double>(6, kInf));
+  expectValues(runOk(OpKind::ReduceMax, {make(DType::F16, {0}, {})}), {-kInf});
+  expectInts(runOk(OpKind::ReduceMax, {makeInt(DType::I8, {0, 2}, {})},
+                   {{"axes", Ints{0}}}),
+             {-128, -128});
+  expectInts(runOk(OpKind::ReduceMin, {makeInt(DType::I8, {0}, {})}), {127});
+  expectInts(runOk(OpKind::ReduceMax, {makeInt(DType::U8, {0}, {})}), {0});
+  expectInts(runOk(OpKind::ReduceMin, {makeInt(DType::U8, {0}, {})}), {255});
+  expectInts(runOk(OpKind::ReduceMax, {makeInt(DType::I32, {0}, {})}),
+             {std::numeric_limits<int32_t>::min()});
+  expectInts(runOk(OpKind::ReduceMin, {makeInt(DType::I32, {2, 0}, {})},
+                   {{"axes", Ints{-1}}}),
+             {std::numeric_limits<int32_t>::max(),
+              std::numeric_limits<int32_t>::max()});
+  expectInts(runOk(OpKind::ReduceMax, {makeInt(DType::I64, {0}, {})}), {kI64Min});
+  expectInts(runOk(OpKind::ReduceMin, {makeInt(DType::I64, {0}, {})}), {kI64Max});
+  // Non-empty reductions are unaffected by the identity.
+  expectValues(runOk(OpKind::ReduceMax, {make(DType::F32, {2}, {-kInf, -kInf})}),
+               {-kInf});
+  expectInts(runOk(OpKind::ReduceMax, {makeInt(DType::I8, {2}, {-128, -100})}),
+             {-100});
 }
 
 TEST(Reduce, DirectEvalChecksTypes) {

@@ -132,6 +132,12 @@ TEST(Reshape, Shapes) {
             "f32[0,3]");
   EXPECT_EQ(inferStr(OpKind::Reshape, {f32({0, 3})}, {{"shape", Shape{3, -1}}}),
             "f32[3,0]");
+  // A 0 is a dim of size 0 (numpy: zeros((0,3,4)).reshape(3,4,0)).
+  EXPECT_EQ(inferStr(OpKind::Reshape, {f32({0, 3, 4})},
+                     {{"shape", Shape{3, 4, 0}}}),
+            "f32[3,4,0]");
+  EXPECT_EQ(inferStr(OpKind::Reshape, {f32({2, 0})}, {{"shape", Shape{0}}}),
+            "f32[0]");
 }
 
 TEST(Reshape, Errors) {
@@ -144,8 +150,11 @@ TEST(Reshape, Errors) {
                      {{"shape", Shape{-1, -1}}}),
             "reshape shape [-1,-1] has more than one -1");
   EXPECT_EQ(inferStr(OpKind::Reshape, {f32({2, 3})}, {{"shape", Shape{0, 3}}}),
-            "reshape shape [0,3] has a 0 at position 0; 0 (ONNX 'copy this "
-            "dim') is not supported, give the size explicitly");
+            "reshape cannot turn f32[2,3] (6 elements) into [0,3] (0 elements)");
+  // With a 0 among the other dims, any size fits the -1.
+  EXPECT_EQ(inferStr(OpKind::Reshape, {f32({0, 3})}, {{"shape", Shape{0, -1}}}),
+            "reshape shape [0,-1] is ambiguous: the -1 cannot be inferred "
+            "when the other dims have a 0");
   EXPECT_EQ(inferStr(OpKind::Reshape, {f32({2, 3})}, {{"shape", Shape{-2, 3}}}),
             "reshape shape [-2,3] has the negative size -2 (only -1 is "
             "allowed, once)");
@@ -172,6 +181,9 @@ TEST(Reshape, Eval) {
   EXPECT_EQ(r->type().str(), "i64[2,1]");
   EXPECT_EQ(r->elementAsInt(0), kMin);
   EXPECT_EQ(r->elementAsInt(1), kMax);
+  // Empty to empty.
+  EXPECT_RESULT(run(OpKind::Reshape, {iota({0, 3, 4})}, {{"shape", Shape{3, 4, 0}}}),
+                "f32[3,4,0]", {});
 }
 
 // ----- transpose --------------------------------------------------------------

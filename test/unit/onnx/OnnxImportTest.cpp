@@ -272,6 +272,121 @@ TEST(OnnxImport, ReshapeResolvesZeroAndMinusOne) {
   EXPECT_EQ(r->attrs.getInts("shape"), (std::vector<int64_t>{2, 12}));
 }
 
+TEST(OnnxImport, ReshapeAllowzeroKeepsZeroDims) {
+  // allowzero=1: a 0 is a 0-sized dim (ONNX test_reshape_allowzero_reordered).
+  ModelBuilder b(14);
+  b.input("x", onnx::TensorProto::FLOAT, {0, 3, 4});
+  b.ints("s", {3, 4, 0});
+  setInt(b.node("Reshape", {"x", "s"}, {"y"}), "allowzero", 1);
+  b.output("y");
+  auto g = b.import();
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ((*g)->outputs()[0].value->type.str(), "f32[3,4,0]");
+
+  // A -1 next to a 0 could be any size.
+  ModelBuilder amb(14);
+  amb.input("x", onnx::TensorProto::FLOAT, {0, 3});
+  amb.ints("s", {0, -1});
+  setInt(amb.node("Reshape", {"x", "s"}, {"y"}, "r"), "allowzero", 1);
+  amb.output("y");
+  auto bad = amb.import();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(message(bad.status()).find("cannot reshape f32[0,3] to [0,-1]: the -1 "
+                                       "is ambiguous when the other dims have a 0"),
+            std::string::npos)
+      << bad.status();
+}
+
+TEST(OnnxImport, LayerNormalizationMeanAndInvStdDev) {
+  // Mean and InvStdDev are in the stash type (FLOAT) over [axis, rank), dims
+  // kept: x = [[1, 2, 3, 6], [0, 0, 0, 0]] gives mean [3, 0] and variance
+  // [3.5, 0], so InvStdDev = 1 / sqrt(var + 0.25) = [0.51639778, 2].
+  ModelBuilder b(17);
+  b.input("x", onnx::TensorProto::FLOAT16, {2, 1, 4});
+  b.input("scale", onnx::TensorProto::FLOAT16, {1, 4});
+  auto *n = b.node("LayerNormalization", {"x", "scale"}, {"y", "mean", "inv"});
+  setInt(n, "axis", -2);
+  auto *eps = n->add_attribute();
+  eps->set_name("epsilon");
+  eps->set_type(onnx::AttributeProto::FLOAT);
+  eps->set_f(0.25f);
+  b.output("y");
+  b.output("mean");
+  b.output("inv");
+  auto g = b.import();
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ((*g)->outputs()[0].value->type.str(), "f16[2,1,4]");
+  EXPECT_EQ((*g)->outputs()[1].value->type.str(), "f32[2,1,1]");
+  EXPECT_EQ((*g)->outputs()[2].value->type.str(), "f32[2,1,1]");
+  Tensor x = Tensor::allocate(TensorType(DType::F16, {2, 1, 4})).value();
+  Tensor scale = Tensor::allocate(TensorType(DType::F16, {1, 4})).value();
+  const double xv[] = {1, 2, 3, 6, 0, 0, 0, 0};
+  for (int i = 0; i < 8; ++i)
+    x.setElementFromDouble(i, xv[i]);
+  for (int i = 0; i < 4; ++i)
+    scale.setElementFromDouble(i, 1);
+  auto out = interpret(**g, {x, scale});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[1].elementAsDouble(0), 3.0);
+  EXPECT_EQ((*out)[1].elementAsDouble(1), 0.0);
+  EXPECT_NEAR((*out)[2].elementAsDouble(0), 0.51639778, 1e-7);
+  EXPECT_EQ((*out)[2].elementAsDouble(1), 2.0);
+
+  // Unused optional outputs add no ops.
+  ModelBuilder plain(17);
+  plain.input("x", onnx::TensorProto::FLOAT, {2, 4});
+  plain.input("scale", onnx::TensorProto::FLOAT, {4});
+  plain.node("LayerNormalization", {"x", "scale"}, {"y", "mean", "inv"});
+  plain.output("y");
+  auto gp = plain.import();
+  ASSERT_TRUE(gp.ok()) << gp.status();
+  EXPECT_EQ(countOps(**gp, OpKind::ReduceMean), 0);
+}
+
+TEST(OnnxImport, ReduceMaxMinOnBoolOpset20) {
+  // any / all: reduced as u8 and cast back.
+  ModelBuilder b(20);
+  b.input("x", onnx::TensorProto::BOOL, {2, 3});
+  b.ints("axes", {1});
+  b.node("ReduceMax", {"x", "axes"}, {"any"});
+  b.node("ReduceMin", {"x", "axes"}, {"all"});
+  b.output("any");
+  b.output("all");
+  auto g = b.import();
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ((*g)->outputs()[0].value->type.str(), "bool[2,1]");
+  Tensor x = Tensor::allocate(TensorType(DType::Bool, {2, 3})).value();
+  const int64_t xv[] = {0, 1, 0, 1, 1, 1};
+  for (int i = 0; i < 6; ++i)
+    x.setElementFromInt(i, xv[i]);
+  auto out = interpret(**g, {x});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].elementAsInt(0), 1);
+  EXPECT_EQ((*out)[0].elementAsInt(1), 1);
+  EXPECT_EQ((*out)[1].elementAsInt(0), 0);
+  EXPECT_EQ((*out)[1].elementAsInt(1), 1);
+}
+
+TEST(OnnxImport, Opset10ClipAndPadAttributes) {
+  ModelBuilder b(10);
+  b.input("x", onnx::TensorProto::FLOAT, {2, 3});
+  auto *clip = b.node("Clip", {"x"}, {"c"});
+  auto *lo = clip->add_attribute();
+  lo->set_name("min");
+  lo->set_type(onnx::AttributeProto::FLOAT);
+  lo->set_f(-1.0f);
+  auto *pad = b.node("Pad", {"c"}, {"y"});
+  setInts(pad, "pads", {0, 1, 1, 0});
+  b.output("y");
+  auto g = b.import();
+  ASSERT_TRUE(g.ok()) << g.status();
+  const Op *c = firstOp(**g, OpKind::Clip);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->attrs.getFloat("min"), -1.0);
+  EXPECT_FALSE(c->attrs.has("max"));
+  EXPECT_EQ((*g)->outputs()[0].value->type.str(), "f32[3,4]");
+}
+
 TEST(OnnxImport, PadWithAxesOpset18) {
   ModelBuilder b(18);
   b.input("x", onnx::TensorProto::FLOAT, {2, 3});
