@@ -8,6 +8,7 @@
 #include "llvm/TargetParser/Triple.h"
 
 #include <algorithm>
+#include <unistd.h>
 
 namespace tcpu {
 
@@ -40,6 +41,21 @@ void fillVectorShape(TargetDescription &t) {
   }
 }
 
+/// The host's cache sizes where the OS tells them (glibc's sysconf); the
+/// defaults of TargetDescription otherwise.
+void fillHostCaches(TargetDescription &t) {
+#if defined(_SC_LEVEL1_DCACHE_SIZE)
+  auto get = [](int name, int64_t &out) {
+    long v = sysconf(name);
+    if (v > 0)
+      out = v;
+  };
+  get(_SC_LEVEL1_DCACHE_SIZE, t.l1dCacheBytes);
+  get(_SC_LEVEL2_CACHE_SIZE, t.l2CacheBytes);
+  get(_SC_LEVEL3_CACHE_SIZE, t.l3CacheBytes);
+#endif
+}
+
 } // namespace
 
 bool TargetDescription::hasFeature(const std::string &f) const {
@@ -55,6 +71,7 @@ TargetDescription hostTarget() {
       t.features.push_back(f.first().str());
   std::sort(t.features.begin(), t.features.end());
   fillVectorShape(t);
+  fillHostCaches(t);
   return t;
 }
 

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,11 @@ struct TargetDescription {
   std::vector<std::string> features; // enabled features, e.g. "avx2", "fma"
   int f32VectorWidth = 1;            // floats per vector register
   int vectorRegisters = 0;           // architectural vector registers
+  // Data cache sizes per core (the host's from the OS; typical values for
+  // other targets). Kernels choose their cache blocking from them.
+  int64_t l1dCacheBytes = 32 * 1024;
+  int64_t l2CacheBytes = 1024 * 1024;
+  int64_t l3CacheBytes = 8 * 1024 * 1024;
 
   bool hasFeature(const std::string &f) const;
 };

@@ -24,7 +24,5 @@ if [ "${TCPU_SANITIZE:-1}" != 0 ]; then
   echo "== build and test with ASan + UBSan: $build-sanitize"
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-  # Codegen is LLVM-heavy and adds nothing the sanitizers would see here.
-  run_suite "$build-sanitize" -DCMAKE_BUILD_TYPE=Debug -DTCPU_SANITIZE=ON \
-    -DTCPU_BUILD_CODEGEN=OFF
+  run_suite "$build-sanitize" -DCMAKE_BUILD_TYPE=Debug -DTCPU_SANITIZE=ON
 fi

@@ -1,16 +1,21 @@
 //===- tcpu-run.cpp - Run a model on .npy inputs ---------------------------===//
 //
 //   tcpu-run MODEL [--input NAME=FILE.npy]... [--output-dir DIR]
-// Runs the model, prints a summary of every output, and writes
+// Runs the model (compiled through LLVM by default, or on the reference
+// interpreter), prints a summary of every output, and writes
 // DIR/<output name>.npy for each. Inputs not given are filled with seeded
 // random values of the right shape and dtype.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/Tcpu.h"
 #include "ir/Interpreter.h"
 #include "ir/Npy.h"
+#include "runtime/Threading.h"
 #include "tools/ToolSupport.h"
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -33,8 +38,18 @@ options:
   --input-shape NAME=DIMS static shape (e.g. 1x3x224x224) for an ONNX input
                           with symbolic dims (repeatable)
   --seed N                seed for the random inputs (default 0)
-  --reference             run on the reference interpreter (today the only
-                          engine, so also the default)
+  --engine E              compiled (default): LLVM-compiled kernels, with
+                          the interpreter for ops not lowered yet;
+                          reference: the reference interpreter
+  --reference             same as --engine reference
+  --check                 run both engines and print, per output, the
+                          largest absolute difference
+  --threads N             threads for the compiled engine (default: all, or
+                          TCPU_NUM_THREADS / OMP_NUM_THREADS)
+  --benchmark N           after a warm-up run, time N runs and print one
+                          JSON line (median_ms, min_ms, iterations, threads,
+                          compile_ms, engine, fallback_ops) instead of the
+                          outputs
   --print-limit N         print at most N values per output (default 16;
                           0 prints only names and types)
   --help                  show this text
@@ -47,6 +62,10 @@ struct Options {
   uint64_t seed = 0;
   int64_t printLimit = 16;
   OnnxImportOptions onnx;
+  std::string engine = "compiled";
+  bool check = false;
+  int64_t threads = 0;
+  int64_t benchmark = 0;
 };
 
 bool parseInt(const char *s, int64_t &out) {
@@ -76,7 +95,21 @@ std::string parseArgs(int argc, char **argv, Options &o, bool &exitNow) {
       exitNow = true;
       return "";
     } else if (flag == "--reference") {
-      // The interpreter is the only engine for now.
+      o.engine = "reference";
+    } else if (flag == "--engine") {
+      if (!value(v) || (v != "compiled" && v != "reference"))
+        return "--engine needs 'compiled' or 'reference'";
+      o.engine = v;
+    } else if (flag == "--check") {
+      o.check = true;
+    } else if (flag == "--threads") {
+      if (!value(v) || !parseInt(v.c_str(), o.threads) || o.threads == 0 ||
+          o.threads > 4096)
+        return "--threads needs a positive integer";
+    } else if (flag == "--benchmark") {
+      if (!value(v) || !parseInt(v.c_str(), o.benchmark) || o.benchmark == 0 ||
+          o.benchmark > 1000000)
+        return "--benchmark needs a positive number of iterations";
     } else if (flag == "--input") {
       if (!value(v))
         return "--input needs NAME=FILE.npy";
@@ -205,9 +238,82 @@ int main(int argc, char **argv) {
     inputs.push_back(std::move(*t));
   }
 
-  absl::StatusOr<std::vector<Tensor>> outputs = interpret(**graph, inputs);
+  if (o.threads > 0)
+    set_num_threads(static_cast<int>(o.threads));
+  std::unique_ptr<CompiledModel> model;
+  if (o.engine == "compiled" || o.check) {
+    CompileOptions co;
+    co.threads = static_cast<int>(o.threads);
+    absl::StatusOr<std::unique_ptr<CompiledModel>> m = compile(**graph, co);
+    if (!m.ok())
+      return tools::fail("tcpu-run", m.status());
+    model = std::move(*m);
+  }
+  auto runOnce = [&]() -> absl::StatusOr<std::vector<Tensor>> {
+    if (o.engine == "compiled")
+      return model->run(inputs);
+    return interpret(**graph, inputs);
+  };
+  absl::StatusOr<std::vector<Tensor>> outputs = runOnce();
   if (!outputs.ok())
     return tools::fail("tcpu-run", outputs.status());
+
+  if (o.benchmark > 0) {
+    std::vector<double> ms;
+    for (int64_t i = 0; i < o.benchmark; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      absl::StatusOr<std::vector<Tensor>> r = runOnce();
+      ms.push_back(std::chrono::duration<double, std::milli>(
+                       std::chrono::steady_clock::now() - start)
+                       .count());
+      if (!r.ok())
+        return tools::fail("tcpu-run", r.status());
+    }
+    std::sort(ms.begin(), ms.end());
+    double median = ms.size() % 2 ? ms[ms.size() / 2]
+                                  : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
+    std::string fallback;
+    if (model && o.engine == "compiled")
+      for (const std::string &f : model->fallbackOps())
+        fallback += std::string(fallback.empty() ? "" : ", ") + "\"" + f + "\"";
+    std::printf("{\"engine\": \"%s\", \"iterations\": %lld, \"median_ms\": %.6f, "
+                "\"min_ms\": %.6f, \"threads\": %d, \"compile_ms\": %.3f, "
+                "\"peak_arena_bytes\": %lld, \"fallback_ops\": [%s]}\n",
+                o.engine.c_str(), static_cast<long long>(o.benchmark), median,
+                ms.front(),
+                o.engine == "compiled" ? model->threads() : 1,
+                model && o.engine == "compiled" ? model->compileSeconds() * 1e3 : 0.0,
+                static_cast<long long>(
+                    model && o.engine == "compiled" ? model->peakArenaBytes() : 0),
+                fallback.c_str());
+  }
+
+  if (o.check) {
+    // The other engine's outputs, compared element by element.
+    absl::StatusOr<std::vector<Tensor>> other =
+        o.engine == "compiled" ? interpret(**graph, inputs) : model->run(inputs);
+    if (!other.ok())
+      return tools::fail("tcpu-run", other.status());
+    const auto &outs = (*graph)->outputs();
+    for (size_t i = 0; i < outs.size(); ++i) {
+      const Tensor &a = (*outputs)[i], &b = (*other)[i];
+      double worst = 0;
+      bool nanMismatch = false;
+      for (int64_t k = 0, n = a.numElements(); k < n; ++k) {
+        double x = a.elementAsDouble(k), y = b.elementAsDouble(k);
+        if (std::isnan(x) || std::isnan(y)) {
+          nanMismatch |= std::isnan(x) != std::isnan(y);
+          continue;
+        }
+        if (x != y)
+          worst = std::max(worst, std::isinf(x) || std::isinf(y)
+                                      ? INFINITY
+                                      : std::fabs(x - y));
+      }
+      std::printf("check: %s: max_abs_error=%g%s\n", outs[i].name.c_str(), worst,
+                  nanMismatch ? " (NaN mismatch)" : "");
+    }
+  }
 
   if (!o.outputDir.empty()) {
     std::error_code ec;
@@ -220,7 +326,8 @@ int main(int argc, char **argv) {
   }
   const auto &outs = (*graph)->outputs();
   for (size_t i = 0; i < outs.size(); ++i) {
-    printTensor(outs[i].name, (*outputs)[i], o.printLimit);
+    if (o.benchmark == 0)
+      printTensor(outs[i].name, (*outputs)[i], o.printLimit);
     if (o.outputDir.empty())
       continue;
     // Output names come from the model; keep them from escaping the folder.

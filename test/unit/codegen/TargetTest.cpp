@@ -10,10 +10,11 @@ TEST(Target, HostVectorWidthFollowsFeatures) {
   TargetDescription host = hostTarget();
   EXPECT_FALSE(host.triple.empty());
   EXPECT_FALSE(host.cpu.empty());
-  if (host.hasFeature("avx512f"))
+  if (host.hasFeature("avx512f")) {
     EXPECT_EQ(host.f32VectorWidth, 16);
-  else if (host.hasFeature("avx2"))
+  } else if (host.hasFeature("avx2")) {
     EXPECT_EQ(host.f32VectorWidth, 8);
+  }
 }
 
 TEST(Target, AArch64IsKnownAndUsesNeonWidth) {

@@ -1,0 +1,75 @@
+//===- Engine.h - The compiled engine behind tcpu::compile -------*- C++ -*-===//
+//
+// A compiled model is a list of steps, one per non-constant op in graph
+// order: a JIT-compiled kernel `void tcpu_kernel_<n>(void **buffers)` or, for
+// an op whose lowering is Unimplemented, the reference interpreter's
+// evaluateOp writing into the same buffers. Each value lives in one place:
+// a run's input tensor, a constant's data, a run's output tensor, or its
+// offset in the arena of the static memory plan. Each run() takes an arena
+// from a mutex-protected pool (allocating one when all are busy), so
+// concurrent runs never share intermediates.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "codegen/MemoryPlan.h"
+#include "codegen/Tcpu.h"
+
+#include <mutex>
+
+namespace tcpu {
+
+class Jit;
+
+class Engine final : public CompiledModel {
+public:
+  static absl::StatusOr<std::unique_ptr<Engine>>
+  create(const Graph &graph, const CompileOptions &options);
+  ~Engine() override;
+
+  absl::StatusOr<std::vector<Tensor>>
+  run(const std::vector<Tensor> &inputs) const override;
+  int64_t peakArenaBytes() const override { return plan_.peakBytes; }
+  double compileSeconds() const override { return compileSeconds_; }
+  std::vector<std::string> fallbackOps() const override { return fallbackOps_; }
+  int compiledOps() const override { return compiledOps_; }
+  int threads() const override { return threads_; }
+
+  const MemoryPlan &memoryPlan() const { return plan_; }
+
+private:
+  Engine() = default;
+
+  /// Where a value lives during a run.
+  struct Location {
+    enum Kind { Input, Constant, Output, Arena, Absent } kind = Absent;
+    int64_t index = 0;             // input index, output slot or arena offset
+    const void *constant = nullptr;
+  };
+  struct Step {
+    const Op *op = nullptr;
+    void (*kernel)(void **) = nullptr; // null: interpreter fallback
+    std::vector<Location> buffers;     // operands, then results
+  };
+  struct Arena;
+
+  absl::Status runSteps(std::vector<Tensor> &outputs,
+                        const std::vector<Tensor> &inputs, uint8_t *arena) const;
+
+  std::unique_ptr<Graph> graph_;
+  std::unique_ptr<Jit> jit_;
+  MemoryPlan plan_;
+  std::vector<Step> steps_;
+  std::unordered_map<const Value *, Location> locations_;
+  /// Output slots: one tensor per distinct op-defined output value.
+  std::vector<const Value *> outputValues_;
+  std::vector<std::string> fallbackOps_;
+  int compiledOps_ = 0;
+  int threads_ = 1;
+  double compileSeconds_ = 0;
+
+  mutable std::mutex poolMutex_;
+  mutable std::vector<std::unique_ptr<Arena>> pool_;
+};
+
+} // namespace tcpu

@@ -1,0 +1,134 @@
+//===- Gemm.h - fp32 GEMM generated as LLVM IR ------------------*- C++ -*-===//
+//
+// Emits one function computing, for a shape fixed at compile time,
+//
+//   C = epilogue(alpha * op(A) * op(B) + beta * C)
+//
+// with op(X) = X or X^T, all matrices fp32 and row-major. The kernel follows
+// the BLIS scheme: A and B are copied into packed panels, a register-blocked
+// micro-kernel (MR x NR accumulators, NR a multiple of the target's vector
+// width) updates C, and the loops around it block K, N and M for the L1, L2
+// and L3 caches of the target. Tiles at the M and N edges use micro-kernels
+// specialized for the (static) remainder sizes; K is blocked with a runtime
+// trip count. Work is split over threads through tcpu_parallel_for of the
+// runtime's C ABI (runtime/CAbi.h).
+//
+// The header only forward-declares LLVM types, so tests can include it.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "codegen/Target.h"
+
+#include "absl/status/statusor.h"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace llvm {
+class Function;
+class IRBuilderBase;
+class Module;
+class Value;
+} // namespace llvm
+
+namespace tcpu {
+
+/// A GEMM call site: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C.
+/// A is stored M x K (K x M when transA), B is K x N (N x K when transB), C is
+/// M x N; all row-major with leading dimensions in elements (0 = dense:
+/// the stored row length).
+struct GemmShape {
+  int64_t M = 0, N = 0, K = 0;
+  bool transA = false, transB = false;
+  float alpha = 1.0f;
+  /// beta == 0 never reads C (C may hold garbage, even NaN).
+  float beta = 0.0f;
+  int64_t lda = 0, ldb = 0, ldc = 0;
+};
+
+/// Elementwise work fused into the store of C, applied once per element
+/// after the full K sum, in this order:
+///   v = alpha * AB + beta * C
+///   v += bias                       (bias[j] per column, or bias[i] per row)
+///   v += residual[i, j]             (when residual && !residualAfterActivation)
+///   v = activation(v)
+///   v = custom(v, i, j)             (when custom is set)
+///   v += residual[i, j]             (when residual && residualAfterActivation)
+struct GemmEpilogue {
+  enum class Bias { None, PerColumn, PerRow };
+  enum class Activation { None, Relu, LeakyRelu, Clip };
+  Bias bias = Bias::None;
+  Activation activation = Activation::None;
+  float leakyReluSlope = 0.01f;
+  float clipMin = 0.0f, clipMax = 6.0f; // Clip: min(max(v, lo), hi); Relu6
+  bool residual = false;
+  bool residualAfterActivation = false;
+  int64_t ldr = 0; // residual leading dimension (0 = N)
+  /// A hook for the fusion pass: elementwise IR on one vector `v` of C
+  /// (<W x float>), the row index `row` and the first column `col` (both
+  /// i64); returns the new vector. Lanes past N hold values never stored.
+  std::function<llvm::Value *(llvm::IRBuilderBase &, llvm::Value *v,
+                              llvm::Value *row, llvm::Value *col)>
+      custom;
+
+  bool any() const {
+    return bias != Bias::None || activation != Activation::None || residual ||
+           custom;
+  }
+};
+
+/// Register and cache blocking of one kernel. MR x NR is the micro-tile (NR
+/// a multiple of the vector width); KC x NC of packed B stays in L2 while MR
+/// x KC of packed A stays in L1; MC x KC of packed A is the L3 block.
+struct GemmBlocking {
+  int64_t MR = 0, NR = 0, KC = 0, MC = 0, NC = 0;
+  /// Pack B into panels; false reads B in place (only without transB; chosen
+  /// for small M, where packing B would cost as much as the product).
+  bool packB = true;
+};
+
+/// The blocking emitGemmFunction uses for this target and shape.
+GemmBlocking chooseGemmBlocking(const TargetDescription &target,
+                                const GemmShape &shape);
+
+struct GemmOptions {
+  /// Overrides chooseGemmBlocking (tests use it to force small blocks).
+  /// MR, NR > 0 with NR a multiple of the vector width; MC a multiple of MR,
+  /// NC of NR.
+  std::optional<GemmBlocking> blocking;
+  /// Split the work over threads (tcpu_parallel_for); false runs on the
+  /// calling thread and calls no runtime function for that.
+  bool parallel = true;
+};
+
+struct GemmKernel {
+  llvm::Function *function = nullptr;
+  GemmBlocking blocking;
+  /// Packing memory one thread needs. The `scratch` argument of the
+  /// function may be null (the kernel then uses the stack when this is
+  /// small, else tcpu_thread_scratch), or point to scratchBytesPerThread *
+  /// tcpu_num_threads() bytes, 64-byte aligned, not shared with a
+  /// concurrent call.
+  int64_t scratchBytesPerThread = 0;
+};
+
+/// Emits into `module` an externally visible function `name` with the C ABI
+///
+///   void name(const float *A, const float *B, float *C,
+///             const float *bias, const float *residual, void *scratch);
+///
+/// (bias and residual may be null when the epilogue does not use them). It
+/// calls tcpu_parallel_for, tcpu_thread_slot, tcpu_num_threads and
+/// tcpu_thread_scratch of runtime/CAbi.h, which the JIT must resolve. Errors
+/// name invalid shapes (non-positive sizes, leading dimensions too small).
+absl::StatusOr<GemmKernel> emitGemmFunction(llvm::Module &module,
+                                            const TargetDescription &target,
+                                            const GemmShape &shape,
+                                            const GemmEpilogue &epilogue,
+                                            const std::string &name,
+                                            const GemmOptions &options = {});
+
+} // namespace tcpu

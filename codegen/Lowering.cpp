@@ -1,0 +1,164 @@
+//===- Lowering.cpp - Lowering ops to LLVM IR: context and dispatch -------===//
+#include "codegen/Lowering.h"
+
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/DerivedTypes.h"
+#include "llvm/IR/Function.h"
+
+#include <array>
+
+namespace tcpu {
+
+LoweringContext::LoweringContext(llvm::Module &module,
+                                 const TargetDescription &target, const Op &op,
+                                 const std::string &name)
+    : module_(module), target_(target), op_(op), builder_(module.getContext()) {
+  llvm::LLVMContext &c = module.getContext();
+  auto *fnType = llvm::FunctionType::get(llvm::Type::getVoidTy(c),
+                                         {llvm::PointerType::get(c, 0)}, false);
+  function_ = llvm::Function::Create(fnType, llvm::Function::ExternalLinkage,
+                                     name, module);
+  function_->addFnAttr(llvm::Attribute::NoUnwind);
+  function_->getArg(0)->setName("buffers");
+  entry_ = llvm::BasicBlock::Create(c, "entry", function_);
+  builder_.SetInsertPoint(entry_);
+}
+
+int LoweringContext::vectorWidth() const {
+  return target_.f32VectorWidth > 0 ? target_.f32VectorWidth : 1;
+}
+
+llvm::Value *LoweringContext::bufferPtr(size_t slot) {
+  // Loaded where first asked for; kernels ask before their loops, and LICM
+  // would hoist it anyway.
+  llvm::Value *addr = builder_.CreateConstInBoundsGEP1_64(
+      builder_.getPtrTy(), function_->getArg(0), slot);
+  auto *load = builder_.CreateLoad(builder_.getPtrTy(), addr,
+                                   "buf" + std::to_string(slot));
+  load->setMetadata(llvm::LLVMContext::MD_nonnull,
+                    llvm::MDNode::get(builder_.getContext(), {}));
+  return load;
+}
+
+llvm::Value *LoweringContext::operandPtr(size_t i) { return bufferPtr(i); }
+
+llvm::Value *LoweringContext::resultPtr(size_t j) {
+  return bufferPtr(op_.operands.size() + j);
+}
+
+std::optional<llvm::Type *> LoweringContext::scalarType(DType t) {
+  switch (t) {
+  case DType::F32:
+    return builder_.getFloatTy();
+  case DType::I8:
+  case DType::U8:
+  case DType::Bool:
+    return builder_.getInt8Ty();
+  case DType::I32:
+    return builder_.getInt32Ty();
+  case DType::I64:
+    return builder_.getInt64Ty();
+  case DType::F16:
+  case DType::BF16:
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+llvm::Type *LoweringContext::vectorOf(llvm::Type *scalar, int lanes) {
+  if (lanes == 1)
+    return scalar;
+  return llvm::FixedVectorType::get(scalar, lanes);
+}
+
+void LoweringContext::emitLoop(int64_t begin, int64_t end, int64_t step,
+                               const std::function<void(llvm::Value *)> &body,
+                               const std::string &name) {
+  if (begin >= end)
+    return;
+  if (begin + step >= end) {
+    body(i64(begin));
+    return;
+  }
+  llvm::LLVMContext &c = builder_.getContext();
+  llvm::BasicBlock *pre = builder_.GetInsertBlock();
+  llvm::BasicBlock *loop = llvm::BasicBlock::Create(c, name + ".loop", function_);
+  llvm::BasicBlock *exit = llvm::BasicBlock::Create(c, name + ".exit", function_);
+  builder_.CreateBr(loop);
+  builder_.SetInsertPoint(loop);
+  llvm::PHINode *iv = builder_.CreatePHI(builder_.getInt64Ty(), 2, name);
+  iv->addIncoming(i64(begin), pre);
+  body(iv);
+  llvm::Value *next = builder_.CreateAdd(iv, i64(step), name + ".next",
+                                         /*HasNUW=*/true, /*HasNSW=*/true);
+  iv->addIncoming(next, builder_.GetInsertBlock());
+  builder_.CreateCondBr(builder_.CreateICmpSLT(next, i64(end)), loop, exit);
+  builder_.SetInsertPoint(exit);
+}
+
+llvm::Value *LoweringContext::load(llvm::Type *type, llvm::Type *elem,
+                                   llvm::Value *base, llvm::Value *index) {
+  llvm::Value *addr = builder_.CreateInBoundsGEP(elem, base, index);
+  return builder_.CreateAlignedLoad(
+      type, addr, module_.getDataLayout().getABITypeAlign(elem));
+}
+
+void LoweringContext::store(llvm::Value *value, llvm::Type *elem,
+                            llvm::Value *base, llvm::Value *index) {
+  llvm::Value *addr = builder_.CreateInBoundsGEP(elem, base, index);
+  builder_.CreateAlignedStore(value, addr,
+                              module_.getDataLayout().getABITypeAlign(elem));
+}
+
+namespace {
+
+llvm::Value *perLane(llvm::IRBuilder<> &b, llvm::Value *x,
+                     const std::function<llvm::Value *(llvm::Value *)> &f) {
+  auto *vt = llvm::dyn_cast<llvm::FixedVectorType>(x->getType());
+  if (!vt)
+    return f(x);
+  llvm::Value *out = llvm::PoisonValue::get(vt);
+  for (unsigned i = 0; i < vt->getNumElements(); ++i)
+    out = b.CreateInsertElement(out, f(b.CreateExtractElement(x, i)), i);
+  return out;
+}
+
+} // namespace
+
+llvm::Value *LoweringContext::callLibm(const std::string &name, llvm::Value *x) {
+  llvm::Type *d = builder_.getDoubleTy();
+  llvm::FunctionCallee fn = module_.getOrInsertFunction(
+      name, llvm::FunctionType::get(d, {d}, false));
+  return perLane(builder_, x,
+                 [&](llvm::Value *v) { return builder_.CreateCall(fn, {v}); });
+}
+
+llvm::Value *LoweringContext::callLibm2(const std::string &name, llvm::Value *x,
+                                        llvm::Value *y) {
+  llvm::Type *d = builder_.getDoubleTy();
+  llvm::FunctionCallee fn = module_.getOrInsertFunction(
+      name, llvm::FunctionType::get(d, {d, d}, false));
+  auto *vt = llvm::dyn_cast<llvm::FixedVectorType>(x->getType());
+  if (!vt)
+    return builder_.CreateCall(fn, {x, y});
+  llvm::Value *out = llvm::PoisonValue::get(vt);
+  for (unsigned i = 0; i < vt->getNumElements(); ++i)
+    out = builder_.CreateInsertElement(
+        out,
+        builder_.CreateCall(fn, {builder_.CreateExtractElement(x, i),
+                                 builder_.CreateExtractElement(y, i)}),
+        i);
+  return out;
+}
+
+void LoweringContext::finish() { builder_.CreateRetVoid(); }
+
+LowerFn loweringFor(OpKind kind) {
+  static constexpr std::array<LowerFn, kNumOpKinds> table = {
+#define OP(Kind, ...) &lower##Kind,
+#include "ir/Ops.def"
+  };
+  return table[static_cast<size_t>(kind)];
+}
+
+} // namespace tcpu

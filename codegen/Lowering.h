@@ -1,0 +1,104 @@
+//===- Lowering.h - Lowering ops to LLVM IR ---------------------*- C++ -*-===//
+//
+// Each op becomes one LLVM function, `void tcpu_kernel_<n>(ptr buffers)`,
+// where buffers[i] is the data of operand i (null for an absent optional
+// operand) and buffers[numOperands + j] the data of result j. A lowering
+// function per op kind, declared here from ir/Ops.def, emits the body through
+// a LoweringContext; kinds without a real lowering are defined in
+// lower/NotYetLowered.cpp and return Unimplemented, and the engine then runs
+// the op on the reference interpreter.
+//
+// Kernels are vectorized on purpose: the helpers below work on explicit
+// LLVM vector types of target.f32VectorWidth lanes, with a scalar remainder.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "codegen/Target.h"
+#include "ir/Graph.h"
+
+#include "absl/status/status.h"
+
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace tcpu {
+
+class LoweringContext {
+public:
+  /// Starts a kernel function named `name` in `module` for `op`; the builder
+  /// is positioned in its entry block.
+  LoweringContext(llvm::Module &module, const TargetDescription &target,
+                  const Op &op, const std::string &name);
+
+  llvm::LLVMContext &llvm() { return module_.getContext(); }
+  llvm::Module &module() { return module_; }
+  llvm::IRBuilder<> &b() { return builder_; }
+  const TargetDescription &target() const { return target_; }
+  const Op &op() const { return op_; }
+  llvm::Function *function() { return function_; }
+
+  /// Lanes of every kernel vector: target.f32VectorWidth (at least 1).
+  int vectorWidth() const;
+
+  /// The data pointer of operand i / result j (loaded from the buffers
+  /// argument at the entry block).
+  llvm::Value *operandPtr(size_t i);
+  llvm::Value *resultPtr(size_t j);
+
+  /// The LLVM type holding one element of `t` in memory and in registers
+  /// (bool is i8 holding 0 or 1), or nullopt for dtypes kernels do not
+  /// handle yet (f16, bf16).
+  std::optional<llvm::Type *> scalarType(DType t);
+  /// <lanes x scalarType(t)>.
+  llvm::Type *vectorOf(llvm::Type *scalar, int lanes);
+
+  /// Emits `for (iv = begin; iv < end; iv += step) body(iv)` with i64
+  /// constant bounds; nothing when the range is empty; the body alone when
+  /// the loop runs once (iv is then the constant `begin`).
+  void emitLoop(int64_t begin, int64_t end, int64_t step,
+                const std::function<void(llvm::Value *iv)> &body,
+                const std::string &name = "i");
+
+  /// Load/store of `type` (scalar or vector) at element `index` of `base`,
+  /// whose elements have type `elem`; alignment of one element.
+  llvm::Value *load(llvm::Type *type, llvm::Type *elem, llvm::Value *base,
+                    llvm::Value *index);
+  void store(llvm::Value *value, llvm::Type *elem, llvm::Value *base,
+             llvm::Value *index);
+
+  /// A call to `double name(double)` (libm) on a scalar or vector of
+  /// doubles, one lane at a time.
+  llvm::Value *callLibm(const std::string &name, llvm::Value *x);
+  llvm::Value *callLibm2(const std::string &name, llvm::Value *x,
+                         llvm::Value *y);
+
+  llvm::Value *i64(int64_t v) { return builder_.getInt64(v); }
+
+  /// Ends the kernel (ret void) and checks that nothing follows.
+  void finish();
+
+private:
+  llvm::Value *bufferPtr(size_t slot);
+  llvm::Module &module_;
+  const TargetDescription &target_;
+  const Op &op_;
+  llvm::Function *function_ = nullptr;
+  llvm::IRBuilder<> builder_;
+  llvm::BasicBlock *entry_ = nullptr;
+};
+
+// One lowering function per op kind, all declared from the op table.
+#define OP(Kind, ...) absl::Status lower##Kind(const Op &op, LoweringContext &ctx);
+#include "ir/Ops.def"
+
+using LowerFn = absl::Status (*)(const Op &, LoweringContext &);
+/// The lowering function of `kind`.
+LowerFn loweringFor(OpKind kind);
+
+} // namespace tcpu

@@ -1,0 +1,138 @@
+//===- CodegenTestSupport.h - Differential testing of compiled models ---*- C++ -*-===//
+//
+// Random tensors, and a comparison of a compiled model's outputs with the
+// reference interpreter's: integer and bool outputs must be identical, f32
+// outputs within a stated number of ulps (NaN matches NaN).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "codegen/Tcpu.h"
+#include "ir/Builder.h"
+#include "ir/Interpreter.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace tcpu::cgtest {
+
+/// Random values: floats uniform in [lo, hi] with, when `specials`, about
+/// one element in 16 replaced by 0, -0, +-inf, NaN, a subnormal or a large
+/// value; integers uniform over the dtype's range (i64: +-2^40); bool fair.
+inline Tensor randomTensor(const TensorType &type, std::mt19937_64 &rng,
+                           double lo = -4, double hi = 4, bool specials = true) {
+  Tensor t = Tensor::allocate(type).value();
+  std::uniform_real_distribution<double> real(lo, hi);
+  std::uniform_int_distribution<int> pick(0, 15);
+  const double sp[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, 1e-40, -3e-39,
+                       1e30, -2.5, 0.5};
+  for (int64_t i = 0, n = t.numElements(); i < n; ++i) {
+    switch (type.dtype) {
+    case DType::F32:
+    case DType::F16:
+    case DType::BF16:
+      t.setElementFromDouble(
+          i, specials && pick(rng) == 0 ? sp[rng() % std::size(sp)] : real(rng));
+      break;
+    case DType::I8:
+      t.setElementFromInt(i, static_cast<int64_t>(rng() % 256) - 128);
+      break;
+    case DType::U8:
+      t.setElementFromInt(i, static_cast<int64_t>(rng() % 256));
+      break;
+    case DType::I32:
+      t.setElementFromInt(i, static_cast<int32_t>(rng()));
+      break;
+    case DType::I64:
+      t.setElementFromInt(i, static_cast<int64_t>(rng() % (1ull << 41)) -
+                                 (int64_t{1} << 40));
+      break;
+    case DType::Bool:
+      t.setElementFromInt(i, rng() % 2);
+      break;
+    }
+  }
+  return t;
+}
+
+/// Distance in ulps between two f32 values (0 for two NaNs; huge for NaN
+/// against a number).
+inline int64_t ulpDistance(float a, float b) {
+  if (std::isnan(a) || std::isnan(b))
+    return std::isnan(a) && std::isnan(b) ? 0 : std::numeric_limits<int64_t>::max();
+  auto ordered = [](float f) {
+    int32_t i;
+    std::memcpy(&i, &f, 4);
+    return i < 0 ? int64_t{INT32_MIN} - i : int64_t{i};
+  };
+  int64_t d = ordered(a) - ordered(b);
+  return d < 0 ? -d : d;
+}
+
+/// Largest ulp distance over the elements of two f32 tensors of one type;
+/// for other dtypes, 0 when the bytes agree, else INT64_MAX.
+inline int64_t maxUlp(const Tensor &got, const Tensor &want, std::string &where) {
+  if (got.type() != want.type()) {
+    where = "type " + got.type().str() + " vs " + want.type().str();
+    return std::numeric_limits<int64_t>::max();
+  }
+  int64_t worst = 0;
+  for (int64_t i = 0, n = got.numElements(); i < n; ++i) {
+    int64_t d;
+    if (got.dtype() == DType::F32) {
+      d = ulpDistance(got.dataAs<float>()[i], want.dataAs<float>()[i]);
+    } else {
+      int64_t s = dtypeSize(got.dtype());
+      d = std::memcmp(static_cast<const char *>(got.data()) + i * s,
+                      static_cast<const char *>(want.data()) + i * s, s) == 0
+              ? 0
+              : std::numeric_limits<int64_t>::max();
+    }
+    if (d > worst) {
+      worst = d;
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "element %lld: got %.9g, want %.9g",
+                    static_cast<long long>(i), got.elementAsDouble(i),
+                    want.elementAsDouble(i));
+      where = buf;
+    }
+  }
+  return worst;
+}
+
+/// Compiles `graph` (with `options`), runs it and the interpreter on
+/// `inputs`, and expects every output within `ulps`. Returns the largest
+/// ulp distance seen.
+inline int64_t expectMatchesInterpreter(const Graph &graph,
+                                        const std::vector<Tensor> &inputs,
+                                        int64_t ulps,
+                                        CompileOptions options = {}) {
+  absl::StatusOr<std::vector<Tensor>> want = interpret(graph, inputs);
+  EXPECT_TRUE(want.ok()) << want.status();
+  absl::StatusOr<std::unique_ptr<CompiledModel>> model = compile(graph, options);
+  EXPECT_TRUE(model.ok()) << model.status();
+  if (!want.ok() || !model.ok())
+    return std::numeric_limits<int64_t>::max();
+  absl::StatusOr<std::vector<Tensor>> got = (*model)->run(inputs);
+  EXPECT_TRUE(got.ok()) << got.status();
+  if (!got.ok())
+    return std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(got->size(), want->size());
+  int64_t worst = 0;
+  for (size_t i = 0; i < got->size() && i < want->size(); ++i) {
+    std::string where;
+    int64_t d = maxUlp((*got)[i], (*want)[i], where);
+    EXPECT_LE(d, ulps) << "output '" << graph.outputs()[i].name << "' "
+                       << (*want)[i].type().str() << ": " << where;
+    worst = std::max(worst, d);
+  }
+  return worst;
+}
+
+} // namespace tcpu::cgtest
