@@ -2,9 +2,9 @@
 """Runs the models written by gen_models.py on tcpu and compares with PyTorch.
 
     /usr/bin/python3 test/models/run_models.py [--tcpu-run PATH] [--only a,b]
-                                               [--engine reference] MODELS_DIR
+                                               [--engine reference|compiled] MODELS_DIR
 
-For each model: tcpu-run MODELS_DIR/<model>/model.onnx --reference
+For each model: tcpu-run MODELS_DIR/<model>/model.onnx --engine ENGINE
 --input NAME=input_NAME.npy ... --output-dir TMP, then every
 expected_<output>.npy is compared with TMP/<output>.npy: same dtype and shape,
 and |got - want| <= atol + rtol * |want| for every element (integers exact).
@@ -89,7 +89,7 @@ def run_model(tcpu_run, engine, model_dir, tmp):
     """Returns (ok, detail line, seconds)."""
     name = os.path.basename(model_dir)
     rtol, atol, _ = TOLERANCES[name]
-    cmd = [tcpu_run, os.path.join(model_dir, "model.onnx"), f"--{engine}",
+    cmd = [tcpu_run, os.path.join(model_dir, "model.onnx"), "--engine", engine,
            "--print-limit", "0", "--output-dir", tmp]
     for f in sorted(glob.glob(os.path.join(model_dir, "input_*.npy"))):
         cmd += ["--input", os.path.basename(f)[len("input_"):-len(".npy")] + "=" + f]
@@ -127,7 +127,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("models_dir")
     p.add_argument("--tcpu-run", default=shutil.which("tcpu-run") or "tcpu-run")
-    p.add_argument("--engine", default="reference", choices=["reference"])
+    p.add_argument("--engine", default="reference", choices=["reference", "compiled"])
     p.add_argument("--only", help="comma-separated model names")
     a = p.parse_args()
     names = a.only.split(",") if a.only else list(TOLERANCES)
