@@ -1,9 +1,8 @@
 //===- GemmJitForTests.h - JIT one GEMM kernel for tests --------*- C++ -*-===//
 //
-// A minimal LLJIT around emitGemmFunction for the GEMM unit tests and the
-// benchmark, until the model JIT (codegen/Jit.h) is the one way to run
-// generated code. The runtime's C ABI is passed in as symbols, so this file
-// (and tcpu_codegen) does not link tcpu_runtime. LLVM-free header.
+// One GEMM kernel compiled on its own through the model JIT (codegen/Jit.h),
+// for the GEMM unit tests and the benchmark. The runtime's C ABI is passed in
+// as symbols. LLVM-free header.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -40,8 +39,6 @@ public:
   int64_t scratchBytesPerThread() const {
     return kernel_.scratchBytesPerThread;
   }
-  /// The optimized module's text (for debugging).
-  const std::string &ir() const { return ir_; }
 
 private:
   JittedGemm() = default;
@@ -49,7 +46,6 @@ private:
   std::unique_ptr<Impl> impl_;
   GemmFunction fn_ = nullptr;
   GemmKernel kernel_;
-  std::string ir_;
 };
 
 } // namespace tcpu
