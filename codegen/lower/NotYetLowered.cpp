@@ -17,25 +17,8 @@ absl::Status notYet(const Op &op) {
 } // namespace
 
 absl::Status lowerGemm(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerConv2d(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerMaxPool2d(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerAvgPool2d(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerGlobalAvgPool(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerBatchNorm(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerLayerNorm(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerSoftmax(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerLogSoftmax(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerReduceSum(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerReduceMean(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerReduceMax(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerReduceMin(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerReduceProd(const Op &op, LoweringContext &) { return notYet(op); }
 absl::Status lowerArgmax(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerTranspose(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerConcat(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerSlice(const Op &op, LoweringContext &) { return notYet(op); }
 absl::Status lowerGather(const Op &op, LoweringContext &) { return notYet(op); }
-absl::Status lowerPad(const Op &op, LoweringContext &) { return notYet(op); }
 absl::Status lowerLstm(const Op &op, LoweringContext &) { return notYet(op); }
 absl::Status lowerGru(const Op &op, LoweringContext &) { return notYet(op); }
 absl::Status lowerRnn(const Op &op, LoweringContext &) { return notYet(op); }

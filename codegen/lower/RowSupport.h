@@ -1,0 +1,209 @@
+//===- RowSupport.h - Helpers of the row kernels (reductions, norms) -*- C++ -*-===//
+//
+// Shared by lower/Reductions.cpp and lower/Normalization.cpp: reduction of a
+// contiguous f32 row into a scalar (vectorized with a horizontal combine at
+// the end), reduction of W adjacent columns over a strided axis, accumulator
+// slots (allocas that SROA turns into registers), NaN-propagating max/min
+// and the vectorized f32 exp.
+//
+// TODO: expF32 and nanMax/nanMin duplicate those of lower/Elementwise.cpp
+// (kept there in an anonymous namespace while that file is being edited
+// elsewhere); Elementwise.cpp should include this header instead.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "codegen/Lowering.h"
+
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/Intrinsics.h"
+
+#include <cmath>
+#include <limits>
+#include <numbers>
+
+namespace tcpu::rows {
+
+using Builder = llvm::IRBuilder<>;
+
+inline llvm::Value *fconst(llvm::Value *like, double v) {
+  return llvm::ConstantFP::get(like->getType(), v);
+}
+inline llvm::Value *fconstOf(llvm::Type *t, double v) {
+  return llvm::ConstantFP::get(t, v);
+}
+inline llvm::Type *withElement(llvm::Value *like, llvm::Type *scalar) {
+  return like->getType()->getWithNewType(scalar);
+}
+inline llvm::Value *toDouble(Builder &b, llvm::Value *x) {
+  return b.CreateFPExt(x, withElement(x, b.getDoubleTy()));
+}
+inline llvm::Value *toFloat(Builder &b, llvm::Value *x) {
+  return b.CreateFPTrunc(x, withElement(x, b.getFloatTy()));
+}
+inline llvm::Value *fmuladd(Builder &b, llvm::Value *x, llvm::Value *y,
+                            llvm::Value *z) {
+  return b.CreateIntrinsic(llvm::Intrinsic::fmuladd, {x->getType()}, {x, y, z});
+}
+/// `s` splatted to the lane count of `like` (itself when `like` is scalar
+/// or `s` already a vector).
+inline llvm::Value *splatLike(Builder &b, llvm::Value *s, llvm::Value *like) {
+  if (s->getType()->isVectorTy())
+    return s;
+  if (auto *vt = llvm::dyn_cast<llvm::FixedVectorType>(like->getType()))
+    return b.CreateVectorSplat(vt->getNumElements(), s);
+  return s;
+}
+inline llvm::Value *splatTo(Builder &b, llvm::Value *s, int lanes) {
+  return lanes == 1 ? s : b.CreateVectorSplat(lanes, s);
+}
+
+/// NaN-propagating max/min keeping lhs on equality (the reference's order).
+inline llvm::Value *nanMax(Builder &b, llvm::Value *x, llvm::Value *y) {
+  llvm::Value *pick = b.CreateSelect(b.CreateFCmpOLT(x, y), y, x);
+  return b.CreateSelect(b.CreateFCmpUNO(x, y),
+                        fconst(x, std::numeric_limits<double>::quiet_NaN()), pick);
+}
+inline llvm::Value *nanMin(Builder &b, llvm::Value *x, llvm::Value *y) {
+  llvm::Value *pick = b.CreateSelect(b.CreateFCmpOLT(y, x), y, x);
+  return b.CreateSelect(b.CreateFCmpUNO(x, y),
+                        fconst(x, std::numeric_limits<double>::quiet_NaN()), pick);
+}
+
+/// The vectorized f32 e^x of lower/Elementwise.cpp (a few ulp; see there).
+inline llvm::Value *expF32(Builder &b, llvm::Value *x) {
+  llvm::Value *xc = b.CreateSelect(b.CreateFCmpOGT(x, fconst(x, 89.0)), fconst(x, 89.0), x);
+  xc = b.CreateSelect(b.CreateFCmpOLT(xc, fconst(x, -104.0)), fconst(x, -104.0), xc);
+  llvm::Value *n = b.CreateIntrinsic(llvm::Intrinsic::roundeven, {x->getType()},
+                                     {b.CreateFMul(xc, fconst(x, std::numbers::log2e))});
+  llvm::Value *r = fmuladd(b, n, fconst(x, -0.693359375), xc);
+  r = fmuladd(b, n, fconst(x, 2.12194440e-4), r);
+  llvm::Value *p = fconst(x, 1.9875691500E-4);
+  for (double c : {1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2,
+                   1.6666665459E-1, 5.0000001201E-1})
+    p = fmuladd(b, p, r, fconst(x, c));
+  llvm::Value *e = b.CreateFAdd(fmuladd(b, p, b.CreateFMul(r, r), r), fconst(x, 1.0));
+  llvm::Type *it = withElement(x, b.getInt32Ty());
+  llvm::Value *ni = b.CreateFPToSI(n, it);
+  llvm::Value *n1 = b.CreateAShr(ni, llvm::ConstantInt::get(it, 1));
+  llvm::Value *n2 = b.CreateSub(ni, n1);
+  auto pow2 = [&](llvm::Value *k) {
+    return b.CreateBitCast(b.CreateShl(b.CreateAdd(k, llvm::ConstantInt::get(it, 127)),
+                                       llvm::ConstantInt::get(it, 23)),
+                           x->getType());
+  };
+  llvm::Value *result = b.CreateFMul(b.CreateFMul(e, pow2(n1)), pow2(n2));
+  return b.CreateSelect(b.CreateFCmpUNO(x, x), x, result);
+}
+
+/// e^d for d in double lanes (exactly x - max of two f32): d is split into
+/// f32 hi + lo and e^d = e^hi (1 + lo) to first order, so the rounding of the
+/// subtraction to f32 adds no error. Result in f32 lanes.
+inline llvm::Value *expOfDoubleF32(Builder &b, llvm::Value *d) {
+  llvm::Value *hi = toFloat(b, d);
+  llvm::Value *lo = toFloat(b, b.CreateFSub(d, toDouble(b, hi)));
+  llvm::Value *finite = b.CreateFCmpONE(
+      b.CreateIntrinsic(llvm::Intrinsic::fabs, {hi->getType()}, {hi}),
+      fconst(hi, INFINITY));
+  lo = b.CreateSelect(finite, lo, fconst(lo, 0.0));
+  llvm::Value *e = expF32(b, hi);
+  return fmuladd(b, e, lo, e);
+}
+
+/// A mutable accumulator: an alloca in the entry block (promoted to a
+/// register by SROA).
+class Slot {
+public:
+  Slot(LoweringContext &ctx, llvm::Type *type) : ctx_(ctx), type_(type) {
+    llvm::BasicBlock &entry = ctx.function()->getEntryBlock();
+    Builder eb(&entry, entry.begin());
+    ptr_ = eb.CreateAlloca(type);
+  }
+  llvm::Value *get() { return ctx_.b().CreateLoad(type_, ptr_); }
+  void set(llvm::Value *v) { ctx_.b().CreateStore(v, ptr_); }
+
+private:
+  LoweringContext &ctx_;
+  llvm::Type *type_;
+  llvm::Value *ptr_;
+};
+
+/// acc <- step(acc, x, index): acc has the accumulator type (scalar or
+/// vector of `lanes`), x is f32 of the same lanes, loaded at element `index`
+/// (of lane 0).
+using StepFn = std::function<llvm::Value *(Builder &, llvm::Value *acc, llvm::Value *x,
+                                           llvm::Value *index)>;
+/// Combines two scalar partial results.
+using CombineFn = std::function<llvm::Value *(Builder &, llvm::Value *, llvm::Value *)>;
+
+/// Reduces the contiguous f32 elements ptr[base .. base + n) (n > 0 static)
+/// into one scalar of type `accTy`: W-lane vectors accumulate from `init`,
+/// their lanes are combined in lane order, then the scalar tail is stepped.
+inline llvm::Value *reduceRow(LoweringContext &ctx, llvm::Value *ptr,
+                              llvm::Value *base, int64_t n, llvm::Type *accTy,
+                              double init, const StepFn &step,
+                              const CombineFn &combine) {
+  Builder &b = ctx.b();
+  llvm::Type *f32 = b.getFloatTy();
+  int w = ctx.vectorWidth();
+  int64_t vectorEnd = w > 1 ? n / w * w : 0;
+  Slot scalar(ctx, accTy);
+  if (vectorEnd > 0) {
+    llvm::Type *vt = ctx.vectorOf(accTy, w);
+    Slot acc(ctx, vt);
+    acc.set(fconstOf(vt, init));
+    ctx.emitLoop(0, vectorEnd, w, [&](llvm::Value *k) {
+      llvm::Value *idx = b.CreateAdd(base, k);
+      llvm::Value *x = ctx.load(ctx.vectorOf(f32, w), f32, ptr, idx);
+      acc.set(step(b, acc.get(), x, idx));
+    }, "rv");
+    llvm::Value *v = acc.get();
+    llvm::Value *r = b.CreateExtractElement(v, uint64_t{0});
+    for (int l = 1; l < w; ++l)
+      r = combine(b, r, b.CreateExtractElement(v, uint64_t(l)));
+    scalar.set(r);
+  } else {
+    scalar.set(fconstOf(accTy, init));
+  }
+  ctx.emitLoop(vectorEnd, n, 1, [&](llvm::Value *k) {
+    llvm::Value *idx = b.CreateAdd(base, k);
+    llvm::Value *x = ctx.load(f32, f32, ptr, idx);
+    scalar.set(step(b, scalar.get(), x, idx));
+  }, "rs");
+  return scalar.get();
+}
+
+/// For f32 lanes ptr[at(k) .. at(k) + lanes), k in [0, n) with
+/// at(k) = base + k * stride, accumulates `lanes` independent columns.
+inline llvm::Value *reduceColumns(LoweringContext &ctx, llvm::Value *ptr,
+                                  llvm::Value *base, int64_t n, int64_t stride,
+                                  int lanes, llvm::Type *accTy, double init,
+                                  const StepFn &step) {
+  Builder &b = ctx.b();
+  llvm::Type *f32 = b.getFloatTy();
+  llvm::Type *vt = ctx.vectorOf(accTy, lanes);
+  Slot acc(ctx, vt);
+  acc.set(fconstOf(vt, init));
+  ctx.emitLoop(0, n, 1, [&](llvm::Value *k) {
+    llvm::Value *idx = b.CreateAdd(base, b.CreateMul(k, ctx.i64(stride)));
+    llvm::Value *x = ctx.load(ctx.vectorOf(f32, lanes), f32, ptr, idx);
+    acc.set(step(b, acc.get(), x, idx));
+  }, "rc");
+  return acc.get();
+}
+
+/// Runs body(j, lanes) over [0, n): W-lane chunks, then single lanes.
+inline void forLanes(LoweringContext &ctx, int64_t n,
+                     const std::function<void(llvm::Value *, int)> &body) {
+  int w = ctx.vectorWidth();
+  int64_t vectorEnd = w > 1 ? n / w * w : 0;
+  ctx.emitLoop(0, vectorEnd, w, [&](llvm::Value *j) { body(j, w); }, "cv");
+  ctx.emitLoop(vectorEnd, n, 1, [&](llvm::Value *j) { body(j, 1); }, "cs");
+}
+
+inline absl::Status unsupported(const Op &op, const std::string &why) {
+  return absl::UnimplementedError("'" + std::string(op.mnemonic()) +
+                                  "' is not lowered for " + why);
+}
+
+} // namespace tcpu::rows
