@@ -16,7 +16,6 @@ absl::Status notYet(const Op &op) {
 }
 } // namespace
 
-absl::Status lowerGemm(const Op &op, LoweringContext &) { return notYet(op); }
 absl::Status lowerArgmax(const Op &op, LoweringContext &) { return notYet(op); }
 absl::Status lowerGather(const Op &op, LoweringContext &) { return notYet(op); }
 absl::Status lowerLstm(const Op &op, LoweringContext &) { return notYet(op); }
