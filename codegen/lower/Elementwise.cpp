@@ -27,6 +27,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Lowering.h"
+#include "codegen/lower/VectorMath.h"
 
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/Intrinsics.h"
@@ -173,80 +174,30 @@ void emitElementwise(LoweringContext &ctx, const std::vector<llvm::Type *> &type
 
 // ----- Small IR helpers ------------------------------------------------------
 
-llvm::Value *fconst(llvm::Value *like, double v) {
-  return llvm::ConstantFP::get(like->getType(), v);
-}
+using vmath::expF32;
+using vmath::fconst;
+using vmath::fmuladd;
+using vmath::nanMax;
+using vmath::nanMin;
+using vmath::toDouble;
+using vmath::toFloat;
+using vmath::withElement;
+
 llvm::Value *iconst(llvm::Value *like, int64_t v) {
   return llvm::ConstantInt::get(like->getType(), static_cast<uint64_t>(v),
                                 /*IsSigned=*/true);
 }
-llvm::Type *withElement(llvm::Value *like, llvm::Type *scalar) {
-  return like->getType()->getWithNewType(scalar);
-}
 llvm::Value *toBool(Builder &b, llvm::Value *i1) {
   return b.CreateZExt(i1, withElement(i1, b.getInt8Ty()));
 }
-llvm::Value *fmuladd(Builder &b, llvm::Value *x, llvm::Value *y, llvm::Value *z) {
-  return b.CreateIntrinsic(llvm::Intrinsic::fmuladd, {x->getType()}, {x, y, z});
-}
 llvm::Value *unaryIntrinsic(Builder &b, llvm::Intrinsic::ID id, llvm::Value *x) {
   return b.CreateIntrinsic(id, {x->getType()}, {x});
-}
-llvm::Value *toDouble(Builder &b, llvm::Value *x) {
-  return b.CreateFPExt(x, withElement(x, b.getDoubleTy()));
-}
-llvm::Value *toFloat(Builder &b, llvm::Value *x) {
-  return b.CreateFPTrunc(x, withElement(x, b.getFloatTy()));
 }
 /// Calls libm's double `name` on an f32 value, rounding the result once.
 llvm::Value *libmF32(LoweringContext &ctx, const std::string &name, llvm::Value *x) {
   return toFloat(ctx.b(), ctx.callLibm(name, toDouble(ctx.b(), x)));
 }
 
-/// NaN-propagating max that returns lhs on equality (the reference's nanMax).
-llvm::Value *nanMax(Builder &b, llvm::Value *x, llvm::Value *y) {
-  llvm::Value *pick = b.CreateSelect(b.CreateFCmpOLT(x, y), y, x);
-  return b.CreateSelect(b.CreateFCmpUNO(x, y),
-                        fconst(x, std::numeric_limits<double>::quiet_NaN()),
-                        pick);
-}
-llvm::Value *nanMin(Builder &b, llvm::Value *x, llvm::Value *y) {
-  llvm::Value *pick = b.CreateSelect(b.CreateFCmpOLT(y, x), y, x);
-  return b.CreateSelect(b.CreateFCmpUNO(x, y),
-                        fconst(x, std::numeric_limits<double>::quiet_NaN()),
-                        pick);
-}
-
-/// e^x on f32 lanes: Cephes expf range reduction x = n ln2 + r, |r| <= ln2/2,
-/// a degree-6 polynomial for e^r, and the scaling by 2^n done as two
-/// multiplications by 2^(n/2) so that subnormal results and results just
-/// below overflow are rounded once. Inputs are clamped to [-104, 89], beyond
-/// which e^x is 0 or inf in f32; NaN propagates.
-llvm::Value *expF32(Builder &b, llvm::Value *x) {
-  llvm::Value *xc = b.CreateSelect(b.CreateFCmpOGT(x, fconst(x, 89.0)), fconst(x, 89.0), x);
-  xc = b.CreateSelect(b.CreateFCmpOLT(xc, fconst(x, -104.0)), fconst(x, -104.0), xc);
-  llvm::Value *n = unaryIntrinsic(b, llvm::Intrinsic::roundeven,
-                            b.CreateFMul(xc, fconst(x, std::numbers::log2e)));
-  llvm::Value *r = fmuladd(b, n, fconst(x, -0.693359375), xc);
-  r = fmuladd(b, n, fconst(x, 2.12194440e-4), r);
-  llvm::Value *p = fconst(x, 1.9875691500E-4);
-  for (double c : {1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2,
-                   1.6666665459E-1, 5.0000001201E-1})
-    p = fmuladd(b, p, r, fconst(x, c));
-  llvm::Value *e = b.CreateFAdd(fmuladd(b, p, b.CreateFMul(r, r), r), fconst(x, 1.0));
-  llvm::Type *it = withElement(x, b.getInt32Ty());
-  llvm::Value *ni = b.CreateFPToSI(n, it);
-  llvm::Value *n1 = b.CreateAShr(ni, llvm::ConstantInt::get(it, 1));
-  llvm::Value *n2 = b.CreateSub(ni, n1);
-  auto pow2 = [&](llvm::Value *k) {
-    return b.CreateBitCast(
-        b.CreateShl(b.CreateAdd(k, llvm::ConstantInt::get(it, 127)),
-                    llvm::ConstantInt::get(it, 23)),
-        x->getType());
-  };
-  llvm::Value *result = b.CreateFMul(b.CreateFMul(e, pow2(n1)), pow2(n2));
-  return b.CreateSelect(b.CreateFCmpUNO(x, x), x, result);
-}
 
 /// 1 / (1 + e^-x) computed from e = e^-|x| <= 1: 1/(1+e) for x >= 0 and
 /// e/(1+e) below, so that no cancellation or overflow occurs. `lo`, when

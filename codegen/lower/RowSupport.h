@@ -6,14 +6,11 @@
 // slots (allocas that SROA turns into registers), NaN-propagating max/min
 // and the vectorized f32 exp.
 //
-// TODO: expF32 and nanMax/nanMin duplicate those of lower/Elementwise.cpp
-// (kept there in an anonymous namespace while that file is being edited
-// elsewhere); Elementwise.cpp should include this header instead.
-//
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "codegen/Lowering.h"
+#include "codegen/lower/VectorMath.h"
 
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/Intrinsics.h"
@@ -25,25 +22,17 @@
 namespace tcpu::rows {
 
 using Builder = llvm::IRBuilder<>;
+using vmath::expF32;
+using vmath::fconst;
+using vmath::fmuladd;
+using vmath::nanMax;
+using vmath::nanMin;
+using vmath::toDouble;
+using vmath::toFloat;
+using vmath::withElement;
 
-inline llvm::Value *fconst(llvm::Value *like, double v) {
-  return llvm::ConstantFP::get(like->getType(), v);
-}
 inline llvm::Value *fconstOf(llvm::Type *t, double v) {
   return llvm::ConstantFP::get(t, v);
-}
-inline llvm::Type *withElement(llvm::Value *like, llvm::Type *scalar) {
-  return like->getType()->getWithNewType(scalar);
-}
-inline llvm::Value *toDouble(Builder &b, llvm::Value *x) {
-  return b.CreateFPExt(x, withElement(x, b.getDoubleTy()));
-}
-inline llvm::Value *toFloat(Builder &b, llvm::Value *x) {
-  return b.CreateFPTrunc(x, withElement(x, b.getFloatTy()));
-}
-inline llvm::Value *fmuladd(Builder &b, llvm::Value *x, llvm::Value *y,
-                            llvm::Value *z) {
-  return b.CreateIntrinsic(llvm::Intrinsic::fmuladd, {x->getType()}, {x, y, z});
 }
 /// `s` splatted to the lane count of `like` (itself when `like` is scalar
 /// or `s` already a vector).
@@ -58,43 +47,7 @@ inline llvm::Value *splatTo(Builder &b, llvm::Value *s, int lanes) {
   return lanes == 1 ? s : b.CreateVectorSplat(lanes, s);
 }
 
-/// NaN-propagating max/min keeping lhs on equality (the reference's order).
-inline llvm::Value *nanMax(Builder &b, llvm::Value *x, llvm::Value *y) {
-  llvm::Value *pick = b.CreateSelect(b.CreateFCmpOLT(x, y), y, x);
-  return b.CreateSelect(b.CreateFCmpUNO(x, y),
-                        fconst(x, std::numeric_limits<double>::quiet_NaN()), pick);
-}
-inline llvm::Value *nanMin(Builder &b, llvm::Value *x, llvm::Value *y) {
-  llvm::Value *pick = b.CreateSelect(b.CreateFCmpOLT(y, x), y, x);
-  return b.CreateSelect(b.CreateFCmpUNO(x, y),
-                        fconst(x, std::numeric_limits<double>::quiet_NaN()), pick);
-}
 
-/// The vectorized f32 e^x of lower/Elementwise.cpp (a few ulp; see there).
-inline llvm::Value *expF32(Builder &b, llvm::Value *x) {
-  llvm::Value *xc = b.CreateSelect(b.CreateFCmpOGT(x, fconst(x, 89.0)), fconst(x, 89.0), x);
-  xc = b.CreateSelect(b.CreateFCmpOLT(xc, fconst(x, -104.0)), fconst(x, -104.0), xc);
-  llvm::Value *n = b.CreateIntrinsic(llvm::Intrinsic::roundeven, {x->getType()},
-                                     {b.CreateFMul(xc, fconst(x, std::numbers::log2e))});
-  llvm::Value *r = fmuladd(b, n, fconst(x, -0.693359375), xc);
-  r = fmuladd(b, n, fconst(x, 2.12194440e-4), r);
-  llvm::Value *p = fconst(x, 1.9875691500E-4);
-  for (double c : {1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2,
-                   1.6666665459E-1, 5.0000001201E-1})
-    p = fmuladd(b, p, r, fconst(x, c));
-  llvm::Value *e = b.CreateFAdd(fmuladd(b, p, b.CreateFMul(r, r), r), fconst(x, 1.0));
-  llvm::Type *it = withElement(x, b.getInt32Ty());
-  llvm::Value *ni = b.CreateFPToSI(n, it);
-  llvm::Value *n1 = b.CreateAShr(ni, llvm::ConstantInt::get(it, 1));
-  llvm::Value *n2 = b.CreateSub(ni, n1);
-  auto pow2 = [&](llvm::Value *k) {
-    return b.CreateBitCast(b.CreateShl(b.CreateAdd(k, llvm::ConstantInt::get(it, 127)),
-                                       llvm::ConstantInt::get(it, 23)),
-                           x->getType());
-  };
-  llvm::Value *result = b.CreateFMul(b.CreateFMul(e, pow2(n1)), pow2(n2));
-  return b.CreateSelect(b.CreateFCmpUNO(x, x), x, result);
-}
 
 /// e^d for d in double lanes (exactly x - max of two f32): d is split into
 /// f32 hi + lo and e^d = e^hi (1 + lo) to first order, so the rounding of the
