@@ -125,6 +125,7 @@ Engine::create(const Graph &source, const CompileOptions &options) {
                                         std::string(s.message()));
     }
     e->steps_.push_back(std::move(step));
+    e->stepNames_.push_back(describe(op, opIndex));
   }
   if (!e->fallbackOps_.empty() && !options.allowInterpreterFallback)
     return absl::UnimplementedError(
@@ -141,7 +142,7 @@ Engine::create(const Graph &source, const CompileOptions &options) {
       absl::StatusOr<void *> fn = e->jit_->lookup(name);
       if (!fn.ok())
         return fn.status();
-      e->steps_[stepIndex].kernel = reinterpret_cast<void (*)(void **)>(*fn);
+      e->steps_[stepIndex].kernel = reinterpret_cast<int32_t (*)(void **)>(*fn);
     }
   }
   e->compileSeconds_ = std::chrono::duration<double>(
@@ -169,12 +170,15 @@ absl::Status Engine::runSteps(std::vector<Tensor> &outputs,
     return nullptr;
   };
   std::vector<void *> buffers;
-  for (const Step &step : steps_) {
+  for (size_t stepIndex = 0; stepIndex < steps_.size(); ++stepIndex) {
+    const Step &step = steps_[stepIndex];
     buffers.clear();
     for (const Location &l : step.buffers)
       buffers.push_back(address(l));
     if (step.kernel) {
-      step.kernel(buffers.data());
+      if (int32_t code = step.kernel(buffers.data()); code != 0)
+        return absl::InvalidArgumentError(stepNames_[stepIndex] + ": " +
+                                          describeKernelError(code));
       continue;
     }
     // Interpreter fallback: operands alias the buffers; results are copied.

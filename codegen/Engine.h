@@ -1,7 +1,7 @@
 //===- Engine.h - The compiled engine behind tcpu::compile -------*- C++ -*-===//
 //
 // A compiled model is a list of steps, one per non-constant op in graph
-// order: a JIT-compiled kernel `void tcpu_kernel_<n>(void **buffers)` or, for
+// order: a JIT-compiled kernel `int32_t tcpu_kernel_<n>(void **buffers)` or, for
 // an op whose lowering is Unimplemented, the reference interpreter's
 // evaluateOp writing into the same buffers. Each value lives in one place:
 // a run's input tensor, a constant's data, a run's output tensor, or its
@@ -48,7 +48,7 @@ private:
   };
   struct Step {
     const Op *op = nullptr;
-    void (*kernel)(void **) = nullptr; // null: interpreter fallback
+    int32_t (*kernel)(void **) = nullptr; // null: interpreter fallback
     std::vector<Location> buffers;     // operands, then results
   };
   struct Arena;
@@ -60,6 +60,7 @@ private:
   std::unique_ptr<Jit> jit_;
   MemoryPlan plan_;
   std::vector<Step> steps_;
+  std::vector<std::string> stepNames_; // "gather %y", for kernel errors
   std::unordered_map<const Value *, Location> locations_;
   /// Output slots: one tensor per distinct op-defined output value.
   std::vector<const Value *> outputValues_;

@@ -4,6 +4,7 @@
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/DerivedTypes.h"
 #include "llvm/IR/Function.h"
+#include "llvm/IR/MDBuilder.h"
 
 #include <array>
 
@@ -14,7 +15,7 @@ LoweringContext::LoweringContext(llvm::Module &module,
                                  const std::string &name)
     : module_(module), target_(target), op_(op), builder_(module.getContext()) {
   llvm::LLVMContext &c = module.getContext();
-  auto *fnType = llvm::FunctionType::get(llvm::Type::getVoidTy(c),
+  auto *fnType = llvm::FunctionType::get(llvm::Type::getInt32Ty(c),
                                          {llvm::PointerType::get(c, 0)}, false);
   function_ = llvm::Function::Create(fnType, llvm::Function::ExternalLinkage,
                                      name, module);
@@ -151,7 +152,30 @@ llvm::Value *LoweringContext::callLibm2(const std::string &name, llvm::Value *x,
   return out;
 }
 
-void LoweringContext::finish() { builder_.CreateRetVoid(); }
+void LoweringContext::finish() { builder_.CreateRet(builder_.getInt32(0)); }
+
+void LoweringContext::failIf(llvm::Value *condition, KernelError code) {
+  llvm::LLVMContext &c = builder_.getContext();
+  auto *fail = llvm::BasicBlock::Create(c, "fail", function_);
+  auto *cont = llvm::BasicBlock::Create(c, "ok", function_);
+  builder_.CreateCondBr(condition, fail, cont,
+                        llvm::MDBuilder(c).createBranchWeights(1, 1 << 20));
+  builder_.SetInsertPoint(fail);
+  builder_.CreateRet(builder_.getInt32(static_cast<int32_t>(code)));
+  builder_.SetInsertPoint(cont);
+}
+
+const char *describeKernelError(int32_t code) {
+  switch (static_cast<KernelError>(code)) {
+  case KernelError::None:
+    return "no error";
+  case KernelError::IndexOutOfRange:
+    return "an index is out of range";
+  case KernelError::DivisionByZero:
+    return "integer division by zero";
+  }
+  return "the kernel failed with an unknown code";
+}
 
 LowerFn loweringFor(OpKind kind) {
   static constexpr std::array<LowerFn, kNumOpKinds> table = {

@@ -1,8 +1,11 @@
 //===- Lowering.h - Lowering ops to LLVM IR ---------------------*- C++ -*-===//
 //
-// Each op becomes one LLVM function, `void tcpu_kernel_<n>(ptr buffers)`,
+// Each op becomes one LLVM function, `i32 tcpu_kernel_<n>(ptr buffers)`,
 // where buffers[i] is the data of operand i (null for an absent optional
-// operand) and buffers[numOperands + j] the data of result j. A lowering
+// operand) and buffers[numOperands + j] the data of result j. It returns 0,
+// or a KernelError when the data makes the op undefined (an index out of
+// range): kernels cannot build messages, so the engine turns the code into
+// one that names the op. A lowering
 // function per op kind, declared here from ir/Ops.def, emits the body through
 // a LoweringContext; kinds without a real lowering are defined in
 // lower/NotYetLowered.cpp and return Unimplemented, and the engine then runs
@@ -28,6 +31,15 @@
 #include <string>
 
 namespace tcpu {
+
+/// What a kernel returns when its input data makes the op undefined.
+enum class KernelError : int32_t {
+  None = 0,
+  IndexOutOfRange = 1,
+  DivisionByZero = 2,
+};
+/// A sentence for `code` ("an index is out of range").
+const char *describeKernelError(int32_t code);
 
 class LoweringContext {
 public:
@@ -80,8 +92,11 @@ public:
 
   llvm::Value *i64(int64_t v) { return builder_.getInt64(v); }
 
-  /// Ends the kernel (ret void) and checks that nothing follows.
+  /// Ends the kernel (returns 0).
   void finish();
+  /// Emits `if (condition) return code;` (the failing branch marked
+  /// unlikely); the builder continues on the passing path.
+  void failIf(llvm::Value *condition, KernelError code);
 
 private:
   llvm::Value *bufferPtr(size_t slot);
