@@ -1,6 +1,6 @@
 //===- conformance.cpp - ONNX backend node tests on tcpu -------------------===//
 //
-//   tcpu-onnx-conformance [--filter SUBSTR] [--verbose] [--engine reference]
+//   tcpu-onnx-conformance [--filter SUBSTR] [--verbose] [--engine reference|compiled]
 // Runs every single-op case of the ONNX backend node tests (the copy in
 // ../shared/onnx-node beside the source tree): import the model, read the
 // inputs, run, compare with the expected outputs at the backend tests'
@@ -19,7 +19,14 @@
 // constantInputs) and imports again, as a real export would have it. Those cases are counted
 // separately; --no-freeze turns this off.
 //
+// --engine compiled runs each case through tcpu::compile (the LLVM JIT) with
+// interpreter fallback off, so an op without a lowering fails its case;
+// --allow-fallback lets such ops run on the interpreter inside the model.
+//
 //===----------------------------------------------------------------------===//
+#ifdef TCPU_HAVE_CODEGEN
+#include "codegen/Tcpu.h"
+#endif
 #include "ir/Interpreter.h"
 #include "ir/onnx/OnnxImporter.h"
 
@@ -62,8 +69,10 @@ options:
   --filter SUBSTR         run only the cases whose name contains SUBSTR
                           (repeatable: a case matching any is run)
   --verbose               one line per case with its result and max error
-  --engine NAME           engine to run on: 'reference' (the interpreter; the
-                          only engine today)
+  --engine NAME           engine to run on: 'reference' (the interpreter,
+                          the default) or 'compiled' (the LLVM JIT)
+  --allow-fallback        with --engine compiled: let ops without a lowering
+                          run on the interpreter (default: such a case fails)
   --dir DIR               the node tests folder (default: $TCPU_ONNX_NODE_DIR,
                           else $TCPU_SOURCE_DIR/../shared/onnx-node)
   --expected-failures F   list of cases allowed to fail (default:
@@ -124,7 +133,27 @@ struct Options {
   int timeoutSeconds = 120;
   bool fork = true;
   bool freeze = true;
+  bool allowFallback = false;
 };
+
+/// Runs `graph` on the engine the options name.
+absl::StatusOr<std::vector<Tensor>> runOnEngine(const Graph &graph,
+                                                const std::vector<Tensor> &inputs,
+                                                const Options &o) {
+  if (o.engine == "reference")
+    return interpret(graph, inputs);
+#ifndef TCPU_HAVE_CODEGEN
+  return absl::UnimplementedError("this build has no compiled engine");
+#else
+  CompileOptions options;
+  options.allowInterpreterFallback = o.allowFallback;
+  absl::StatusOr<std::unique_ptr<CompiledModel>> model = compile(graph, options);
+  if (!model.ok())
+    return absl::Status(model.status().code(),
+                        "compile: " + std::string(model.status().message()));
+  return (*model)->run(inputs);
+#endif
+}
 
 std::string getenvOr(const char *name, const std::string &fallback) {
   const char *v = std::getenv(name);
@@ -314,7 +343,8 @@ importFreezing(const fs::path &caseDir, const std::vector<fs::path> &dataSets,
 }
 
 /// Runs one case in this process.
-CaseResult runCase(const fs::path &caseDir, const Tolerance &tol, bool freeze) {
+CaseResult runCase(const fs::path &caseDir, const Tolerance &tol,
+                   const Options &o) {
   CaseResult r;
   auto fail = [&](Outcome o, std::string msg) {
     r.outcome = o;
@@ -333,7 +363,7 @@ CaseResult runCase(const fs::path &caseDir, const Tolerance &tol, bool freeze) {
 
   std::vector<bool> frozenIndex;
   absl::StatusOr<std::unique_ptr<Graph>> graph =
-      importFreezing(caseDir, dataSets, freeze, r.frozen, frozenIndex);
+      importFreezing(caseDir, dataSets, o.freeze, r.frozen, frozenIndex);
   if (!graph.ok())
     return fail(isUnsupportedError(graph.status()) ? Outcome::Unsupported
                                                    : Outcome::Failed,
@@ -376,7 +406,7 @@ CaseResult runCase(const fs::path &caseDir, const Tolerance &tol, bool freeze) {
                         std::string(t.status().message()));
       expected.push_back(std::move(*t));
     }
-    absl::StatusOr<std::vector<Tensor>> got = interpret(**graph, inputs);
+    absl::StatusOr<std::vector<Tensor>> got = runOnEngine(**graph, inputs, o);
     if (!got.ok())
       return fail(Outcome::Failed,
                   "run: " + std::string(got.status().message()));
@@ -443,7 +473,8 @@ bool deserialize(const std::string &s, CaseResult &r) {
 }
 
 CaseResult runCaseInChild(const fs::path &caseDir, const Tolerance &tol,
-                          bool freeze, int timeoutSeconds) {
+                          const Options &o) {
+  const int timeoutSeconds = o.timeoutSeconds;
   CaseResult r;
   int fds[2];
   if (pipe(fds) != 0) {
@@ -461,7 +492,7 @@ CaseResult runCaseInChild(const fs::path &caseDir, const Tolerance &tol,
   if (pid == 0) {
     close(fds[0]);
     alarm(static_cast<unsigned>(timeoutSeconds));
-    std::string out = serialize(runCase(caseDir, tol, freeze));
+    std::string out = serialize(runCase(caseDir, tol, o));
     const char *p = out.data();
     size_t left = out.size();
     while (left > 0) {
@@ -586,6 +617,8 @@ std::string parseArgs(int argc, char **argv, Options &o, bool &exitNow) {
       o.verbose = true;
     } else if (flag == "--no-fork") {
       o.fork = false;
+    } else if (flag == "--allow-fallback") {
+      o.allowFallback = true;
     } else if (flag == "--no-freeze") {
       o.freeze = false;
     } else if (flag == "--filter") {
@@ -595,8 +628,8 @@ std::string parseArgs(int argc, char **argv, Options &o, bool &exitNow) {
     } else if (flag == "--engine") {
       if (!value(v))
         return "--engine needs a name";
-      if (v != "reference")
-        return "unknown engine '" + v + "' (available: reference)";
+      if (v != "reference" && v != "compiled")
+        return "unknown engine '" + v + "' (available: reference, compiled)";
       o.engine = v;
     } else if (flag == "--dir") {
       if (!value(v) || v.empty())
@@ -750,9 +783,8 @@ int main(int argc, char **argv) {
                   tol.rtol, tol.atol, tol.reason.c_str());
     }
     fs::path caseDir = fs::path(o.dir) / name;
-    CaseResult r = o.fork ? runCaseInChild(caseDir, tol, o.freeze,
-                                           o.timeoutSeconds)
-                          : runCase(caseDir, tol, o.freeze);
+    CaseResult r = o.fork ? runCaseInChild(caseDir, tol, o)
+                          : runCase(caseDir, tol, o);
     if (r.outcome == Outcome::Passed && !r.frozen.empty())
       ++passedFrozen;
     OpCounts &c = byOp[op];
