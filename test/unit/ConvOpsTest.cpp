@@ -5,6 +5,7 @@
 // test/unit/data/gen_linalg_conv_rnn.py.
 //
 //===----------------------------------------------------------------------===//
+#include "OpTestSupport.h"
 #include "ir/Interpreter.h"
 #include "ir/OpTable.h"
 #include "ir/Verifier.h"
@@ -17,87 +18,35 @@
 #include <cmath>
 
 using namespace tcpu;
+using namespace tcpu::optest;
 
 namespace {
 
 using Ints = std::vector<int64_t>;
-
-absl::StatusOr<std::vector<TensorType>> infer(OpKind kind,
-                                              std::vector<TensorType> types,
-                                              Attributes attrs = {}) {
-  std::vector<const TensorType *> ptrs;
-  for (const TensorType &t : types)
-    ptrs.push_back(&t);
-  std::vector<std::string> problems = normalizeAttributes(opInfo(kind), attrs);
-  if (!problems.empty())
-    return absl::InvalidArgumentError(problems.front());
-  return inferResultTypes(opInfo(kind), ptrs, attrs);
-}
-
-std::string errorOf(const absl::StatusOr<std::vector<TensorType>> &r) {
-  return r.ok() ? "ok: " + r->front().str() : std::string(r.status().message());
-}
-std::string typeOf(const absl::StatusOr<std::vector<TensorType>> &r) {
-  return r.ok() ? r->front().str() : "error: " + std::string(r.status().message());
-}
-
-TensorType f32(Shape s) { return TensorType(DType::F32, std::move(s)); }
-
-Tensor make(DType dtype, Shape shape, std::vector<double> values) {
-  Tensor t = Tensor::allocate(TensorType(dtype, std::move(shape))).value();
-  for (size_t i = 0; i < values.size(); ++i)
-    t.setElementFromDouble(static_cast<int64_t>(i), values[i]);
-  return t;
-}
-
-std::vector<Tensor> run(OpKind kind, std::vector<Tensor> operands,
-                        Attributes attrs = {}) {
-  GraphBuilder b("t");
-  std::vector<Value *> values;
-  for (size_t i = 0; i < operands.size(); ++i)
-    values.push_back(b.input("in" + std::to_string(i), operands[i].type()));
-  auto results = b.createMulti(kind, values, attrs);
-  EXPECT_TRUE(results.ok()) << std::string(results.status().message());
-  if (!results.ok())
-    return {};
-  b.output("o", (*results)[0]);
-  auto g = b.finish();
-  EXPECT_TRUE(g.ok()) << std::string(g.status().message());
-  auto outs = interpret(**g, operands);
-  EXPECT_TRUE(outs.ok()) << std::string(outs.status().message());
-  return outs.ok() ? *outs : std::vector<Tensor>{};
-}
-
-std::vector<double> values(const Tensor &t) {
-  std::vector<double> v;
-  for (int64_t i = 0; i < t.numElements(); ++i)
-    v.push_back(t.elementAsDouble(i));
-  return v;
-}
 
 } // namespace
 
 // ----- conv2d ----------------------------------------------------------------
 
 TEST(Conv2dInfer, Shapes) {
-  EXPECT_EQ(typeOf(infer(OpKind::Conv2d, {f32({1, 3, 224, 224}), f32({64, 3, 7, 7}), f32({64})},
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Conv2d, {f32({1, 3, 224, 224}), f32({64, 3, 7, 7}), f32({64})},
                          {{"strides", Ints{2, 2}}, {"pads", Ints{3, 3, 3, 3}}})),
             "f32[1,64,112,112]");
   // Depthwise with multiplier 2, asymmetric pads, dilation.
-  EXPECT_EQ(typeOf(infer(OpKind::Conv2d, {f32({2, 4, 9, 10}), f32({8, 1, 3, 2})},
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Conv2d, {f32({2, 4, 9, 10}), f32({8, 1, 3, 2})},
                          {{"groups", int64_t(4)},
                           {"pads", Ints{0, 1, 2, 0}},
                           {"dilations", Ints{2, 3}},
                           {"strides", Ints{1, 2}}})),
             "f32[2,8,7,4]");
-  EXPECT_EQ(typeOf(infer(OpKind::Conv2d, {TensorType(DType::I8, {1, 2, 3, 3}),
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Conv2d, {TensorType(DType::I8, {1, 2, 3, 3}),
                                           TensorType(DType::I8, {1, 2, 3, 3})})),
             "i8[1,1,1,1]");
 }
 
 TEST(Conv2dInfer, Errors) {
   auto err = [](std::vector<TensorType> t, Attributes a = {}) {
-    return errorOf(infer(OpKind::Conv2d, std::move(t), std::move(a)));
+    return errorOf(inferTypes(OpKind::Conv2d, std::move(t), std::move(a)));
   };
   EXPECT_EQ(err({f32({1, 6, 8, 8}), f32({8, 2, 3, 3})}, {{"groups", int64_t(4)}}),
             "conv2d input channels of x f32[1,6,8,8] are not divisible by groups=4");
@@ -136,30 +85,30 @@ TEST(Conv2dInfer, Errors) {
 TEST(Conv2dEval, ByHand) {
   // All-ones 3x3 input and kernel with pad 1: each output counts its
   // in-bounds neighbours; plus bias 0.5.
-  auto out = run(OpKind::Conv2d,
+  auto out = runAll(OpKind::Conv2d,
                  {make(DType::F32, {1, 1, 3, 3}, std::vector<double>(9, 1)),
                   make(DType::F32, {1, 1, 3, 3}, std::vector<double>(9, 1)),
                   make(DType::F32, {1}, {0.5})},
                  {{"pads", Ints{1, 1, 1, 1}}});
   EXPECT_EQ(out[0].type().str(), "f32[1,1,3,3]");
-  EXPECT_EQ(values(out[0]),
+  EXPECT_EQ(valuesOf(out[0]),
             (std::vector<double>{4.5, 6.5, 4.5, 6.5, 9.5, 6.5, 4.5, 6.5, 4.5}));
   // Depthwise 1x1 with stride 2: each channel scaled by its own weight.
-  out = run(OpKind::Conv2d,
+  out = runAll(OpKind::Conv2d,
             {make(DType::F32, {1, 2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8}),
              make(DType::F32, {2, 1, 1, 1}, {10, -1})},
             {{"groups", int64_t(2)}, {"strides", Ints{2, 2}}});
   EXPECT_EQ(out[0].type().str(), "f32[1,2,1,1]");
-  EXPECT_EQ(values(out[0]), (std::vector<double>{10, -5}));
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{10, -5}));
   // Integers: i32 exact; i8 saturates on store.
-  out = run(OpKind::Conv2d,
+  out = runAll(OpKind::Conv2d,
             {make(DType::I32, {1, 1, 1, 3}, {1, 2, 3}),
              make(DType::I32, {1, 1, 1, 2}, {100, -1})});
-  EXPECT_EQ(values(out[0]), (std::vector<double>{98, 197}));
-  out = run(OpKind::Conv2d,
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{98, 197}));
+  out = runAll(OpKind::Conv2d,
             {make(DType::I8, {1, 1, 1, 2}, {100, 100}),
              make(DType::I8, {2, 1, 1, 2}, {1, 1, -1, -1})});
-  EXPECT_EQ(values(out[0]), (std::vector<double>{127, -128}));
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{127, -128}));
 }
 
 // ----- pooling ---------------------------------------------------------------
@@ -167,58 +116,58 @@ TEST(Conv2dEval, ByHand) {
 TEST(Pool2dInfer, ShapesAndErrors) {
   Attributes resnet = {{"kernel", Ints{3, 3}}, {"strides", Ints{2, 2}},
                        {"pads", Ints{1, 1, 1, 1}}};
-  EXPECT_EQ(typeOf(infer(OpKind::MaxPool2d, {f32({1, 64, 112, 112})}, resnet)),
+  EXPECT_EQ(typeOf(inferTypes(OpKind::MaxPool2d, {f32({1, 64, 112, 112})}, resnet)),
             "f32[1,64,56,56]");
   // ceil_mode: 8 -> ceil(5/2)+1 = 4 (floor: 3).
-  EXPECT_EQ(typeOf(infer(OpKind::MaxPool2d, {f32({1, 1, 8, 8})},
+  EXPECT_EQ(typeOf(inferTypes(OpKind::MaxPool2d, {f32({1, 1, 8, 8})},
                          {{"kernel", Ints{3, 3}}, {"strides", Ints{2, 2}}, {"ceil_mode", int64_t(1)}})),
             "f32[1,1,4,4]");
-  EXPECT_EQ(typeOf(infer(OpKind::MaxPool2d, {f32({1, 1, 8, 8})},
+  EXPECT_EQ(typeOf(inferTypes(OpKind::MaxPool2d, {f32({1, 1, 8, 8})},
                          {{"kernel", Ints{3, 3}}, {"strides", Ints{2, 2}}})),
             "f32[1,1,3,3]");
   // ceil_mode drops a window that would start in the end padding:
   // 5 + 2 pads, k2 s2 -> ceil(5/2)+1 = 4, but (4-1)*2 >= 5+1 so 3.
-  EXPECT_EQ(typeOf(infer(OpKind::AvgPool2d, {f32({1, 1, 5, 5})},
+  EXPECT_EQ(typeOf(inferTypes(OpKind::AvgPool2d, {f32({1, 1, 5, 5})},
                          {{"kernel", Ints{2, 2}}, {"strides", Ints{2, 2}},
                           {"pads", Ints{1, 1, 1, 1}}, {"ceil_mode", int64_t(1)}})),
             "f32[1,1,3,3]");
-  EXPECT_EQ(typeOf(infer(OpKind::MaxPool2d, {TensorType(DType::U8, {1, 1, 4, 4})},
+  EXPECT_EQ(typeOf(inferTypes(OpKind::MaxPool2d, {TensorType(DType::U8, {1, 1, 4, 4})},
                          {{"kernel", Ints{2, 2}}})),
             "u8[1,1,3,3]");
 
-  EXPECT_EQ(errorOf(infer(OpKind::MaxPool2d, {f32({1, 1, 4, 4})}, {})),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::MaxPool2d, {f32({1, 1, 4, 4})}, {})),
             "'max_pool2d' needs attribute 'kernel' (ints)");
-  EXPECT_EQ(errorOf(infer(OpKind::MaxPool2d, {f32({1, 1, 4, 4})}, {{"kernel", Ints{2, 0}}})),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::MaxPool2d, {f32({1, 1, 4, 4})}, {{"kernel", Ints{2, 0}}})),
             "max_pool2d kernel must be 2 positive integers, got [2, 0]");
-  EXPECT_EQ(errorOf(infer(OpKind::AvgPool2d, {f32({1, 1, 4, 4})},
+  EXPECT_EQ(errorOf(inferTypes(OpKind::AvgPool2d, {f32({1, 1, 4, 4})},
                           {{"kernel", Ints{2, 2}}, {"pads", Ints{2, 0, 0, 0}}})),
             "avg_pool2d pads [2, 0, 0, 0] must be smaller than the dilated kernel "
             "[2, 2] (dilations [1, 1])");
-  EXPECT_EQ(errorOf(infer(OpKind::MaxPool2d, {f32({1, 1, 2, 4})}, {{"kernel", Ints{3, 3}}})),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::MaxPool2d, {f32({1, 1, 2, 4})}, {{"kernel", Ints{3, 3}}})),
             "max_pool2d output would be empty: x f32[1,1,2,4], kernel [3, 3], pads "
             "[0, 0, 0, 0], dilations [1, 1]");
-  EXPECT_EQ(errorOf(infer(OpKind::AvgPool2d, {TensorType(DType::I32, {1, 1, 4, 4})},
+  EXPECT_EQ(errorOf(inferTypes(OpKind::AvgPool2d, {TensorType(DType::I32, {1, 1, 4, 4})},
                           {{"kernel", Ints{2, 2}}})),
             "operand 'x' of 'avg_pool2d' must have a float type, got i32[1,1,4,4]");
-  EXPECT_EQ(errorOf(infer(OpKind::MaxPool2d, {f32({1, 4, 4})}, {{"kernel", Ints{2, 2}}})),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::MaxPool2d, {f32({1, 4, 4})}, {{"kernel", Ints{2, 2}}})),
             "operand 'x' of 'max_pool2d' must have rank 4, got f32[1,4,4]");
 }
 
 TEST(MaxPool2dEval, ByHand) {
   Tensor x = make(DType::F32, {1, 1, 1, 5}, {1, 5, 3, 2, 4});
-  auto out = run(OpKind::MaxPool2d, {x},
+  auto out = runAll(OpKind::MaxPool2d, {x},
                  {{"kernel", Ints{1, 2}}, {"strides", Ints{1, 2}}, {"ceil_mode", int64_t(1)}});
-  EXPECT_EQ(values(out[0]), (std::vector<double>{5, 3, 4}));
-  out = run(OpKind::MaxPool2d, {x}, {{"kernel", Ints{1, 2}}, {"strides", Ints{1, 2}}});
-  EXPECT_EQ(values(out[0]), (std::vector<double>{5, 3}));
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{5, 3, 4}));
+  out = runAll(OpKind::MaxPool2d, {x}, {{"kernel", Ints{1, 2}}, {"strides", Ints{1, 2}}});
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{5, 3}));
   // Padding never wins, even over negative values.
-  out = run(OpKind::MaxPool2d, {make(DType::F32, {1, 1, 1, 3}, {-3, -1, -2})},
+  out = runAll(OpKind::MaxPool2d, {make(DType::F32, {1, 1, 1, 3}, {-3, -1, -2})},
             {{"kernel", Ints{1, 2}}, {"pads", Ints{0, 1, 0, 1}}});
-  EXPECT_EQ(values(out[0]), (std::vector<double>{-3, -1, -1, -2}));
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{-3, -1, -1, -2}));
   // Dilation 2: windows {0,2}, {1,3}.
-  out = run(OpKind::MaxPool2d, {make(DType::I32, {1, 1, 1, 4}, {1, 9, 3, 2})},
+  out = runAll(OpKind::MaxPool2d, {make(DType::I32, {1, 1, 1, 4}, {1, 9, 3, 2})},
             {{"kernel", Ints{1, 2}}, {"dilations", Ints{1, 2}}});
-  EXPECT_EQ(values(out[0]), (std::vector<double>{3, 9}));
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{3, 9}));
 }
 
 TEST(AvgPool2dEval, CeilModeDivisors) {
@@ -229,23 +178,23 @@ TEST(AvgPool2dEval, CeilModeDivisors) {
                   {"pads", Ints{0, 1, 0, 1}}, {"ceil_mode", int64_t(1)}};
   Attributes incl = a;
   incl.set("count_include_pad", int64_t(1));
-  auto out = run(OpKind::AvgPool2d, {x}, incl);
-  EXPECT_EQ(values(out[0]), (std::vector<double>{1, 3, 2}));
-  out = run(OpKind::AvgPool2d, {x}, a);
-  EXPECT_EQ(values(out[0]), (std::vector<double>{1.5, 3, 4}));
+  auto out = runAll(OpKind::AvgPool2d, {x}, incl);
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{1, 3, 2}));
+  out = runAll(OpKind::AvgPool2d, {x}, a);
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{1.5, 3, 4}));
 }
 
 TEST(GlobalAvgPool, InferAndEval) {
-  EXPECT_EQ(typeOf(infer(OpKind::GlobalAvgPool, {f32({2, 3, 5, 7})})), "f32[2,3,1,1]");
-  EXPECT_EQ(typeOf(infer(OpKind::GlobalAvgPool, {f32({2, 3, 5})})), "f32[2,3,1]");
-  EXPECT_EQ(errorOf(infer(OpKind::GlobalAvgPool, {f32({2, 3})})),
+  EXPECT_EQ(typeOf(inferTypes(OpKind::GlobalAvgPool, {f32({2, 3, 5, 7})})), "f32[2,3,1,1]");
+  EXPECT_EQ(typeOf(inferTypes(OpKind::GlobalAvgPool, {f32({2, 3, 5})})), "f32[2,3,1]");
+  EXPECT_EQ(errorOf(inferTypes(OpKind::GlobalAvgPool, {f32({2, 3})})),
             "operand 'x' of 'global_avg_pool' must have rank 3 to 6, got f32[2,3]");
-  EXPECT_EQ(errorOf(infer(OpKind::GlobalAvgPool, {TensorType(DType::I8, {2, 3, 4})})),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::GlobalAvgPool, {TensorType(DType::I8, {2, 3, 4})})),
             "operand 'x' of 'global_avg_pool' must have a float type, got i8[2,3,4]");
-  auto out = run(OpKind::GlobalAvgPool,
+  auto out = runAll(OpKind::GlobalAvgPool,
                  {make(DType::F32, {1, 2, 2, 2}, {1, 2, 3, 4, -1, -1, 0, 6})});
   EXPECT_EQ(out[0].type().str(), "f32[1,2,1,1]");
-  EXPECT_EQ(values(out[0]), (std::vector<double>{2.5, 1}));
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{2.5, 1}));
 }
 
 // ----- against PyTorch ---------------------------------------------------------
@@ -265,7 +214,7 @@ TEST(Conv2dEval, ResNetLayerIsFast) {
   for (int64_t i = 0; i < w.numElements(); ++i)
     w.mutableDataAs<float>()[i] = static_cast<float>((i * 104729) % 17) / 17.0f - 0.5f;
   auto start = std::chrono::steady_clock::now();
-  auto out = run(OpKind::Conv2d, {x, w}, {{"pads", Ints{1, 1, 1, 1}}});
+  auto out = runAll(OpKind::Conv2d, {x, w}, {{"pads", Ints{1, 1, 1, 1}}});
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].type().str(), "f32[1,64,56,56]");

@@ -5,6 +5,7 @@
 // test/unit/data/gen_linalg_conv_rnn.py.
 //
 //===----------------------------------------------------------------------===//
+#include "OpTestSupport.h"
 #include "ir/Interpreter.h"
 #include "ir/OpTable.h"
 #include "ir/Verifier.h"
@@ -14,144 +15,76 @@
 #include <gtest/gtest.h>
 
 using namespace tcpu;
-
-namespace {
-
-/// Inferred result types, or the error message (without location).
-absl::StatusOr<std::vector<TensorType>> infer(OpKind kind,
-                                              std::vector<TensorType> types,
-                                              Attributes attrs = {},
-                                              std::vector<bool> absent = {}) {
-  std::vector<const TensorType *> ptrs;
-  for (size_t i = 0; i < types.size(); ++i)
-    ptrs.push_back(i < absent.size() && absent[i] ? nullptr : &types[i]);
-  std::vector<std::string> problems = normalizeAttributes(opInfo(kind), attrs);
-  if (!problems.empty())
-    return absl::InvalidArgumentError(problems.front());
-  return inferResultTypes(opInfo(kind), ptrs, attrs);
-}
-
-std::string errorOf(const absl::StatusOr<std::vector<TensorType>> &r) {
-  return r.ok() ? "ok: " + r->front().str() : std::string(r.status().message());
-}
-
-std::string typeOf(const absl::StatusOr<std::vector<TensorType>> &r) {
-  return r.ok() ? r->front().str() : "error: " + std::string(r.status().message());
-}
-
-Tensor make(DType dtype, Shape shape, std::vector<double> values) {
-  Tensor t = Tensor::allocate(TensorType(dtype, std::move(shape))).value();
-  for (size_t i = 0; i < values.size(); ++i)
-    t.setElementFromDouble(static_cast<int64_t>(i), values[i]);
-  return t;
-}
-
-/// Runs a one-op graph on the given operands (absent: Tensor()).
-std::vector<Tensor> run(OpKind kind, std::vector<Tensor> operands,
-                        Attributes attrs = {}) {
-  GraphBuilder b("t");
-  std::vector<Value *> values;
-  std::vector<Tensor> inputs;
-  for (size_t i = 0; i < operands.size(); ++i) {
-    if (!operands[i].valid()) {
-      values.push_back(nullptr);
-      continue;
-    }
-    inputs.push_back(operands[i]);
-    values.push_back(b.input("in" + std::to_string(i), operands[i].type()));
-  }
-  auto results = b.createMulti(kind, values, attrs);
-  EXPECT_TRUE(results.ok()) << std::string(results.status().message());
-  if (!results.ok())
-    return {};
-  for (size_t i = 0; i < results->size(); ++i)
-    b.output("o" + std::to_string(i), (*results)[i]);
-  auto g = b.finish();
-  EXPECT_TRUE(g.ok()) << std::string(g.status().message());
-  auto outs = interpret(**g, inputs);
-  EXPECT_TRUE(outs.ok()) << std::string(outs.status().message());
-  return outs.ok() ? *outs : std::vector<Tensor>{};
-}
-
-std::vector<double> values(const Tensor &t) {
-  std::vector<double> v;
-  for (int64_t i = 0; i < t.numElements(); ++i)
-    v.push_back(t.elementAsDouble(i));
-  return v;
-}
-
-const TensorType f32(Shape s) { return TensorType(DType::F32, std::move(s)); }
-
-} // namespace
+using namespace tcpu::optest;
 
 // ----- type inference --------------------------------------------------------
 
 TEST(MatmulInfer, Shapes) {
-  EXPECT_EQ(typeOf(infer(OpKind::Matmul, {f32({8, 64}), f32({64, 32})})), "f32[8,32]");
-  EXPECT_EQ(typeOf(infer(OpKind::Matmul, {f32({64}), f32({64, 32})})), "f32[32]");
-  EXPECT_EQ(typeOf(infer(OpKind::Matmul, {f32({8, 64}), f32({64})})), "f32[8]");
-  EXPECT_EQ(typeOf(infer(OpKind::Matmul, {f32({64}), f32({64})})), "f32[]");
-  EXPECT_EQ(typeOf(infer(OpKind::Matmul, {f32({2, 1, 4, 6}), f32({3, 6, 5})})),
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Matmul, {f32({8, 64}), f32({64, 32})})), "f32[8,32]");
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Matmul, {f32({64}), f32({64, 32})})), "f32[32]");
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Matmul, {f32({8, 64}), f32({64})})), "f32[8]");
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Matmul, {f32({64}), f32({64})})), "f32[]");
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Matmul, {f32({2, 1, 4, 6}), f32({3, 6, 5})})),
             "f32[2,3,4,5]");
-  EXPECT_EQ(typeOf(infer(OpKind::Matmul, {f32({3}), f32({5, 3, 2})})), "f32[5,2]");
-  EXPECT_EQ(typeOf(infer(OpKind::Matmul, {f32({5, 2, 3}), f32({3})})), "f32[5,2]");
-  EXPECT_EQ(typeOf(infer(OpKind::Matmul, {TensorType(DType::I8, {2, 3}),
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Matmul, {f32({3}), f32({5, 3, 2})})), "f32[5,2]");
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Matmul, {f32({5, 2, 3}), f32({3})})), "f32[5,2]");
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Matmul, {TensorType(DType::I8, {2, 3}),
                                          TensorType(DType::I8, {3, 4})})),
             "i8[2,4]");
-  EXPECT_EQ(typeOf(infer(OpKind::Matmul, {f32({0, 3}), f32({3, 4})})), "f32[0,4]");
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Matmul, {f32({0, 3}), f32({3, 4})})), "f32[0,4]");
 }
 
 TEST(MatmulInfer, Errors) {
-  EXPECT_EQ(errorOf(infer(OpKind::Matmul, {f32({8, 64}), f32({32, 8})})),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Matmul, {f32({8, 64}), f32({32, 8})})),
             "matmul operands disagree: f32[8,64] x f32[32,8]");
-  EXPECT_EQ(errorOf(infer(OpKind::Matmul, {f32({2, 4, 6}), f32({3, 6, 5})})),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Matmul, {f32({2, 4, 6}), f32({3, 6, 5})})),
             "matmul operands disagree: f32[2,4,6] x f32[3,6,5]");
-  EXPECT_EQ(errorOf(infer(OpKind::Matmul, {f32({5}), f32({6})})),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Matmul, {f32({5}), f32({6})})),
             "matmul operands disagree: f32[5] x f32[6]");
-  EXPECT_EQ(errorOf(infer(OpKind::Matmul, {f32({8, 64}), TensorType(DType::I32, {64, 8})})),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Matmul, {f32({8, 64}), TensorType(DType::I32, {64, 8})})),
             "matmul operands disagree: f32[8,64] x i32[64,8]");
-  EXPECT_EQ(errorOf(infer(OpKind::Matmul, {f32({}), f32({3})})),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Matmul, {f32({}), f32({3})})),
             "operand 'lhs' of 'matmul' must have rank 1 to 6, got f32[]");
-  EXPECT_EQ(errorOf(infer(OpKind::Matmul, {TensorType(DType::Bool, {2, 2}),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Matmul, {TensorType(DType::Bool, {2, 2}),
                                            TensorType(DType::Bool, {2, 2})})),
             "operand 'lhs' of 'matmul' must have a float or integer type, got bool[2,2]");
-  EXPECT_EQ(errorOf(infer(OpKind::Matmul, {TensorType(DType::F32, {1, 8, 4, 4}, "nchw8c"),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Matmul, {TensorType(DType::F32, {1, 8, 4, 4}, "nchw8c"),
                                            f32({4, 4})})),
             "operand 'lhs' of 'matmul' must have the plain layout, got "
             "f32[1,8,4,4]<nchw8c>");
 }
 
 TEST(GemmInfer, ShapesAndErrors) {
-  EXPECT_EQ(typeOf(infer(OpKind::Gemm, {f32({3, 5}), f32({5, 4}), f32({4})})), "f32[3,4]");
-  EXPECT_EQ(typeOf(infer(OpKind::Gemm, {f32({5, 3}), f32({4, 5})},
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Gemm, {f32({3, 5}), f32({5, 4}), f32({4})})), "f32[3,4]");
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Gemm, {f32({5, 3}), f32({4, 5})},
                          {{"trans_a", int64_t(1)}, {"trans_b", int64_t(1)}})),
             "f32[3,4]");
-  EXPECT_EQ(typeOf(infer(OpKind::Gemm, {f32({3, 5}), f32({5, 4}), f32({3, 1})})),
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Gemm, {f32({3, 5}), f32({5, 4}), f32({3, 1})})),
             "f32[3,4]");
-  EXPECT_EQ(typeOf(infer(OpKind::Gemm, {f32({3, 5}), f32({5, 4}), f32({})})), "f32[3,4]");
-  EXPECT_EQ(errorOf(infer(OpKind::Gemm, {f32({3, 5}), f32({4, 5})})),
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Gemm, {f32({3, 5}), f32({5, 4}), f32({})})), "f32[3,4]");
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Gemm, {f32({3, 5}), f32({4, 5})})),
             "gemm operands disagree: f32[3,5] x f32[4,5] (trans_a=0, trans_b=0)");
-  EXPECT_EQ(errorOf(infer(OpKind::Gemm, {f32({3, 5}), f32({5, 4}), f32({3})})),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Gemm, {f32({3, 5}), f32({5, 4}), f32({3})})),
             "gemm operand 'c' f32[3] does not broadcast to the result [3,4] of "
             "f32[3,5] x f32[5,4] (trans_a=0, trans_b=0)");
-  EXPECT_EQ(errorOf(infer(OpKind::Gemm, {f32({3, 5}), f32({5, 4}), f32({1, 3, 4})})),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Gemm, {f32({3, 5}), f32({5, 4}), f32({1, 3, 4})})),
             "operand 'c' of 'gemm' must have rank 0 to 2, got f32[1,3,4]");
-  EXPECT_EQ(errorOf(infer(OpKind::Gemm, {f32({2, 3, 5}), f32({5, 4})})),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Gemm, {f32({2, 3, 5}), f32({5, 4})})),
             "operand 'a' of 'gemm' must have rank 2, got f32[2,3,5]");
-  EXPECT_EQ(errorOf(infer(OpKind::Gemm, {f32({3, 5}), TensorType(DType::F16, {5, 4})})),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Gemm, {f32({3, 5}), TensorType(DType::F16, {5, 4})})),
             "operands of 'gemm' have different dtypes: a is f32[3,5], b is f16[5,4]");
 }
 
 TEST(LinearInfer, ShapesAndErrors) {
-  EXPECT_EQ(typeOf(infer(OpKind::Linear, {f32({2, 3, 5}), f32({4, 5}), f32({4})})),
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Linear, {f32({2, 3, 5}), f32({4, 5}), f32({4})})),
             "f32[2,3,4]");
-  EXPECT_EQ(typeOf(infer(OpKind::Linear, {f32({5}), f32({4, 5})})), "f32[4]");
-  EXPECT_EQ(errorOf(infer(OpKind::Linear, {f32({2, 5}), f32({4, 6})})),
+  EXPECT_EQ(typeOf(inferTypes(OpKind::Linear, {f32({5}), f32({4, 5})})), "f32[4]");
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Linear, {f32({2, 5}), f32({4, 6})})),
             "linear operands disagree: x f32[2,5], weight f32[4,6] (weight must be "
             "[out, 5])");
-  EXPECT_EQ(errorOf(infer(OpKind::Linear, {f32({2, 5}), f32({4, 5}), f32({5})})),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Linear, {f32({2, 5}), f32({4, 5}), f32({5})})),
             "linear bias f32[5] does not match weight f32[4,5] (expected [4])");
-  EXPECT_EQ(errorOf(infer(OpKind::Linear, {f32({2, 5}), f32({5})})),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Linear, {f32({2, 5}), f32({5})})),
             "operand 'weight' of 'linear' must have rank 2, got f32[5]");
 }
 
@@ -159,41 +92,41 @@ TEST(LinearInfer, ShapesAndErrors) {
 
 TEST(MatmulEval, ByHand) {
   // [[1,2,3],[4,5,6]] x [[1,0],[0,1],[1,1]] = [[4,5],[10,11]]
-  auto out = run(OpKind::Matmul, {make(DType::F32, {2, 3}, {1, 2, 3, 4, 5, 6}),
+  auto out = runAll(OpKind::Matmul, {make(DType::F32, {2, 3}, {1, 2, 3, 4, 5, 6}),
                                   make(DType::F32, {3, 2}, {1, 0, 0, 1, 1, 1})});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].type().str(), "f32[2,2]");
-  EXPECT_EQ(values(out[0]), (std::vector<double>{4, 5, 10, 11}));
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{4, 5, 10, 11}));
   // 1-D x 1-D: a dot product, rank 0.
-  out = run(OpKind::Matmul, {make(DType::F32, {3}, {1, 2, 3}),
+  out = runAll(OpKind::Matmul, {make(DType::F32, {3}, {1, 2, 3}),
                              make(DType::F32, {3}, {4, 5, 6})});
   EXPECT_EQ(out[0].type().str(), "f32[]");
-  EXPECT_EQ(values(out[0]), (std::vector<double>{32}));
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{32}));
   // Batch broadcast: lhs [2,1,2] against one rhs [2,1].
-  out = run(OpKind::Matmul, {make(DType::F32, {2, 1, 2}, {1, 2, 3, 4}),
+  out = runAll(OpKind::Matmul, {make(DType::F32, {2, 1, 2}, {1, 2, 3, 4}),
                              make(DType::F32, {2, 1}, {10, 1})});
   EXPECT_EQ(out[0].type().str(), "f32[2,1,1]");
-  EXPECT_EQ(values(out[0]), (std::vector<double>{12, 34}));
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{12, 34}));
 }
 
 TEST(MatmulEval, Integers) {
-  auto out = run(OpKind::Matmul, {make(DType::I32, {2, 2}, {1, -2, 3, 4}),
+  auto out = runAll(OpKind::Matmul, {make(DType::I32, {2, 2}, {1, -2, 3, 4}),
                                   make(DType::I32, {2, 3}, {5, 6, 7, -8, 9, 10})});
   EXPECT_EQ(out[0].type().str(), "i32[2,3]");
-  EXPECT_EQ(values(out[0]), (std::vector<double>{21, -12, -13, -17, 54, 61}));
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{21, -12, -13, -17, 54, 61}));
   // i8: accumulated exactly in int64, saturated on store.
-  out = run(OpKind::Matmul, {make(DType::I8, {1, 3}, {100, 100, -1}),
+  out = runAll(OpKind::Matmul, {make(DType::I8, {1, 3}, {100, 100, -1}),
                              make(DType::I8, {3, 2}, {1, -1, 1, -1, 1, 1})});
-  EXPECT_EQ(values(out[0]), (std::vector<double>{127, -128}));
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{127, -128}));
   // i64 products beyond 2^53 stay exact.
-  out = run(OpKind::Matmul, {make(DType::I64, {1, 1}, {0}), make(DType::I64, {1, 1}, {0})});
+  out = runAll(OpKind::Matmul, {make(DType::I64, {1, 1}, {0}), make(DType::I64, {1, 1}, {0})});
   Tensor a = Tensor::allocate(TensorType(DType::I64, {1, 2})).value();
   a.mutableDataAs<int64_t>()[0] = (int64_t(1) << 40) + 1;
   a.mutableDataAs<int64_t>()[1] = 3;
   Tensor bt = Tensor::allocate(TensorType(DType::I64, {2, 1})).value();
   bt.mutableDataAs<int64_t>()[0] = (int64_t(1) << 20) + 1;
   bt.mutableDataAs<int64_t>()[1] = 1;
-  out = run(OpKind::Matmul, {a, bt});
+  out = runAll(OpKind::Matmul, {a, bt});
   EXPECT_EQ(out[0].dataAs<int64_t>()[0],
             ((int64_t(1) << 40) + 1) * ((int64_t(1) << 20) + 1) + 3);
 }
@@ -203,30 +136,30 @@ TEST(GemmEval, ByHand) {
   Tensor a = make(DType::F32, {3, 2}, {1, 2, 3, 4, 5, 6});
   Tensor b = make(DType::F32, {2, 3}, {1, 0, 1, 0, 1, 1}); // b^T = [[1,0],[0,1],[1,1]]
   Tensor c = make(DType::F32, {2}, {100, 200});
-  auto out = run(OpKind::Gemm, {a, b, c},
+  auto out = runAll(OpKind::Gemm, {a, b, c},
                  {{"trans_a", int64_t(1)}, {"trans_b", int64_t(1)},
                   {"alpha", 2.0}, {"beta", 0.5}});
   // a^T = [[1,3,5],[2,4,6]]; a^T b^T = [[6,8],[8,10]]; 2x + [50,100].
   EXPECT_EQ(out[0].type().str(), "f32[2,2]");
-  EXPECT_EQ(values(out[0]), (std::vector<double>{62, 116, 66, 120}));
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{62, 116, 66, 120}));
   // Integers with integral alpha/beta: exact.
-  out = run(OpKind::Gemm, {make(DType::I32, {1, 2}, {3, 4}),
+  out = runAll(OpKind::Gemm, {make(DType::I32, {1, 2}, {3, 4}),
                            make(DType::I32, {2, 1}, {5, 6}),
                            make(DType::I32, {1}, {7})},
             {{"alpha", 3.0}, {"beta", -2.0}});
-  EXPECT_EQ(values(out[0]), (std::vector<double>{3 * 39 - 14}));
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{3 * 39 - 14}));
   // Integers with a fractional alpha: through double, truncated toward zero.
-  out = run(OpKind::Gemm, {make(DType::I32, {1, 1}, {3}), make(DType::I32, {1, 1}, {3})},
+  out = runAll(OpKind::Gemm, {make(DType::I32, {1, 1}, {3}), make(DType::I32, {1, 1}, {3})},
             {{"alpha", 0.5}});
-  EXPECT_EQ(values(out[0]), (std::vector<double>{4}));
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{4}));
 }
 
 TEST(LinearEval, ByHand) {
-  auto out = run(OpKind::Linear, {make(DType::F32, {2, 2}, {1, 2, 3, 4}),
+  auto out = runAll(OpKind::Linear, {make(DType::F32, {2, 2}, {1, 2, 3, 4}),
                                   make(DType::F32, {3, 2}, {1, 0, 0, 1, 1, 1}),
                                   make(DType::F32, {3}, {0.5, -1, 0})});
   EXPECT_EQ(out[0].type().str(), "f32[2,3]");
-  EXPECT_EQ(values(out[0]), (std::vector<double>{1.5, 1, 3, 3.5, 3, 7}));
+  EXPECT_EQ(valuesOf(out[0]), (std::vector<double>{1.5, 1, 3, 3.5, 3, 7}));
 }
 
 // ----- against NumPy / PyTorch -------------------------------------------------

@@ -103,6 +103,91 @@ inline void expectInts(const Tensor &t, const std::vector<int64_t> &want) {
     EXPECT_EQ(t.elementAsInt(i), want[i]) << "element " << i;
 }
 
+/// |got - want| <= tol * (1 + |want|) for every element.
+inline void expectClose(const Tensor &t, const std::vector<double> &want,
+                        double tol = 1e-6) {
+  ASSERT_EQ(t.numElements(), static_cast<int64_t>(want.size())) << t.type().str();
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_NEAR(t.elementAsDouble(static_cast<int64_t>(i)), want[i],
+                tol + tol * std::fabs(want[i]))
+        << "element " << i;
+}
+
+inline std::vector<double> valuesOf(const Tensor &t) {
+  std::vector<double> v;
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    v.push_back(t.elementAsDouble(i));
+  return v;
+}
+
+inline TensorType f32(Shape s) { return TensorType(DType::F32, std::move(s)); }
+
+inline Tensor makeF32(Shape shape, std::vector<double> values) {
+  return make(DType::F32, std::move(shape), std::move(values));
+}
+
+/// Inferred result types, or the error (attribute problems included, no
+/// location). Operands marked in `absent` are passed as missing.
+inline absl::StatusOr<std::vector<TensorType>>
+inferTypes(OpKind kind, std::vector<TensorType> types, Attributes attrs = {},
+           std::vector<bool> absent = {}) {
+  std::vector<const TensorType *> ptrs;
+  for (size_t i = 0; i < types.size(); ++i)
+    ptrs.push_back(i < absent.size() && absent[i] ? nullptr : &types[i]);
+  std::vector<std::string> problems = normalizeAttributes(opInfo(kind), attrs);
+  if (!problems.empty())
+    return absl::InvalidArgumentError(problems.front());
+  return inferResultTypes(opInfo(kind), ptrs, attrs);
+}
+
+/// The error message, or "ok: <first type>".
+inline std::string errorOf(const absl::StatusOr<std::vector<TensorType>> &r) {
+  return r.ok() ? "ok: " + r->front().str() : std::string(r.status().message());
+}
+/// The first type, or "error: <message>".
+inline std::string typeOf(const absl::StatusOr<std::vector<TensorType>> &r) {
+  return r.ok() ? r->front().str() : "error: " + std::string(r.status().message());
+}
+/// Every type, space-separated, or "error: <message>".
+inline std::string typesOf(const absl::StatusOr<std::vector<TensorType>> &r) {
+  if (!r.ok())
+    return "error: " + std::string(r.status().message());
+  std::string s;
+  for (const TensorType &t : *r)
+    s += (s.empty() ? "" : " ") + t.str();
+  return s;
+}
+
+/// Runs a one-op graph with every result as an output; absent operands are
+/// default-constructed Tensors. Failures are test failures (empty result).
+inline std::vector<Tensor> runAll(OpKind kind, std::vector<Tensor> operands,
+                                  Attributes attrs = {}) {
+  GraphBuilder b("t");
+  std::vector<Value *> values;
+  std::vector<Tensor> inputs;
+  for (size_t i = 0; i < operands.size(); ++i) {
+    if (!operands[i].valid()) {
+      values.push_back(nullptr);
+      continue;
+    }
+    inputs.push_back(operands[i]);
+    values.push_back(b.input("in" + std::to_string(i), operands[i].type()));
+  }
+  auto results = b.createMulti(kind, values, attrs);
+  EXPECT_TRUE(results.ok()) << std::string(results.status().message());
+  if (!results.ok())
+    return {};
+  for (size_t i = 0; i < results->size(); ++i)
+    b.output("o" + std::to_string(i), (*results)[i]);
+  auto g = b.finish();
+  EXPECT_TRUE(g.ok()) << std::string(g.status().message());
+  if (!g.ok())
+    return {};
+  auto outs = interpret(**g, inputs);
+  EXPECT_TRUE(outs.ok()) << std::string(outs.status().message());
+  return outs.ok() ? *outs : std::vector<Tensor>{};
+}
+
 inline void expectType(const Tensor &t, DType dt, Shape shape) {
   EXPECT_EQ(t.type(), TensorType(dt, std::move(shape)));
 }

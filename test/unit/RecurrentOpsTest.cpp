@@ -7,6 +7,7 @@
 // test/unit/data/gen_linalg_conv_rnn.py.
 //
 //===----------------------------------------------------------------------===//
+#include "OpTestSupport.h"
 #include "ir/Interpreter.h"
 #include "ir/OpTable.h"
 #include "ir/Verifier.h"
@@ -18,78 +19,9 @@
 #include <cmath>
 
 using namespace tcpu;
+using namespace tcpu::optest;
 
 namespace {
-
-absl::StatusOr<std::vector<TensorType>> infer(OpKind kind,
-                                              std::vector<TensorType> types,
-                                              Attributes attrs,
-                                              std::vector<bool> absent = {}) {
-  std::vector<const TensorType *> ptrs;
-  for (size_t i = 0; i < types.size(); ++i)
-    ptrs.push_back(i < absent.size() && absent[i] ? nullptr : &types[i]);
-  std::vector<std::string> problems = normalizeAttributes(opInfo(kind), attrs);
-  if (!problems.empty())
-    return absl::InvalidArgumentError(problems.front());
-  return inferResultTypes(opInfo(kind), ptrs, attrs);
-}
-
-std::string errorOf(const absl::StatusOr<std::vector<TensorType>> &r) {
-  return r.ok() ? "ok: " + r->front().str() : std::string(r.status().message());
-}
-
-std::string typesOf(const absl::StatusOr<std::vector<TensorType>> &r) {
-  if (!r.ok())
-    return "error: " + std::string(r.status().message());
-  std::string s;
-  for (const TensorType &t : *r)
-    s += (s.empty() ? "" : " ") + t.str();
-  return s;
-}
-
-TensorType f32(Shape s) { return TensorType(DType::F32, std::move(s)); }
-
-Tensor make(Shape shape, std::vector<double> values) {
-  Tensor t = Tensor::allocate(f32(std::move(shape))).value();
-  for (size_t i = 0; i < values.size(); ++i)
-    t.setElementFromDouble(static_cast<int64_t>(i), values[i]);
-  return t;
-}
-
-/// Runs a one-op graph; absent operands are default-constructed Tensors.
-std::vector<Tensor> run(OpKind kind, std::vector<Tensor> operands,
-                        Attributes attrs) {
-  GraphBuilder b("t");
-  std::vector<Value *> values;
-  std::vector<Tensor> inputs;
-  for (size_t i = 0; i < operands.size(); ++i) {
-    if (!operands[i].valid()) {
-      values.push_back(nullptr);
-      continue;
-    }
-    inputs.push_back(operands[i]);
-    values.push_back(b.input("in" + std::to_string(i), operands[i].type()));
-  }
-  auto results = b.createMulti(kind, values, attrs);
-  EXPECT_TRUE(results.ok()) << std::string(results.status().message());
-  if (!results.ok())
-    return {};
-  for (size_t i = 0; i < results->size(); ++i)
-    b.output("o" + std::to_string(i), (*results)[i]);
-  auto g = b.finish();
-  EXPECT_TRUE(g.ok()) << std::string(g.status().message());
-  auto outs = interpret(**g, inputs);
-  EXPECT_TRUE(outs.ok()) << std::string(outs.status().message());
-  return outs.ok() ? *outs : std::vector<Tensor>{};
-}
-
-void expectValues(const Tensor &t, std::vector<double> want) {
-  ASSERT_EQ(t.numElements(), static_cast<int64_t>(want.size())) << t.type().str();
-  for (size_t i = 0; i < want.size(); ++i)
-    EXPECT_NEAR(t.elementAsDouble(static_cast<int64_t>(i)), want[i],
-                1e-6 + 1e-6 * std::fabs(want[i]))
-        << "element " << i;
-}
 
 double sig(double v) { return 1 / (1 + std::exp(-v)); }
 
@@ -99,23 +31,23 @@ double sig(double v) { return 1 / (1 + std::exp(-v)); }
 
 TEST(RecurrentInfer, Shapes) {
   // seq 5, batch 2, input 3, hidden 4.
-  EXPECT_EQ(typesOf(infer(OpKind::Lstm,
+  EXPECT_EQ(typesOf(inferTypes(OpKind::Lstm,
                           {f32({5, 2, 3}), f32({1, 16, 3}), f32({1, 16, 4}), f32({1, 32}),
                            f32({1, 2, 4}), f32({1, 2, 4}), f32({1, 12})},
                           {{"hidden_size", int64_t(4)}})),
             "f32[5,1,2,4] f32[1,2,4] f32[1,2,4]");
-  EXPECT_EQ(typesOf(infer(OpKind::Lstm, {f32({2, 5, 3}), f32({2, 16, 3}), f32({2, 16, 4})},
+  EXPECT_EQ(typesOf(inferTypes(OpKind::Lstm, {f32({2, 5, 3}), f32({2, 16, 3}), f32({2, 16, 4})},
                           {{"hidden_size", int64_t(4)},
                            {"direction", std::string("bidirectional")},
                            {"layout", int64_t(1)}})),
             "f32[2,5,2,4] f32[2,2,4] f32[2,2,4]");
-  EXPECT_EQ(typesOf(infer(OpKind::Gru,
+  EXPECT_EQ(typesOf(inferTypes(OpKind::Gru,
                           {f32({5, 2, 3}), f32({1, 12, 3}), f32({1, 12, 4}), f32({}),
                            f32({1, 2, 4})},
                           {{"hidden_size", int64_t(4)}, {"direction", std::string("reverse")}},
                           {false, false, false, true, false})),
             "f32[5,1,2,4] f32[1,2,4]");
-  EXPECT_EQ(typesOf(infer(OpKind::Rnn,
+  EXPECT_EQ(typesOf(inferTypes(OpKind::Rnn,
                           {f32({2, 5, 3}), f32({2, 4, 3}), f32({2, 4, 4}), f32({2, 8}),
                            f32({2, 2, 4})},
                           {{"hidden_size", int64_t(4)},
@@ -126,52 +58,52 @@ TEST(RecurrentInfer, Shapes) {
 
 TEST(RecurrentInfer, Errors) {
   Attributes h4 = {{"hidden_size", int64_t(4)}};
-  EXPECT_EQ(errorOf(infer(OpKind::Lstm, {f32({5, 2, 3}), f32({1, 12, 3}), f32({1, 16, 4})}, h4)),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Lstm, {f32({5, 2, 3}), f32({1, 12, 3}), f32({1, 16, 4})}, h4)),
             "lstm operand 'w' is f32[1,12,3], expected shape [1,16,3] (x f32[5,2,3], "
             "hidden_size=4, direction=\"forward\", layout=0)");
-  EXPECT_EQ(errorOf(infer(OpKind::Gru, {f32({5, 2, 3}), f32({1, 12, 3}), f32({1, 12, 3})}, h4)),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Gru, {f32({5, 2, 3}), f32({1, 12, 3}), f32({1, 12, 3})}, h4)),
             "gru operand 'r' is f32[1,12,3], expected shape [1,12,4] (x f32[5,2,3], "
             "hidden_size=4, direction=\"forward\", layout=0)");
-  EXPECT_EQ(errorOf(infer(OpKind::Rnn,
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Rnn,
                           {f32({5, 2, 3}), f32({2, 4, 3}), f32({2, 4, 4}), f32({2, 8}),
                            f32({2, 5, 4})},
                           {{"hidden_size", int64_t(4)},
                            {"direction", std::string("bidirectional")}})),
             "rnn operand 'initial_h' is f32[2,5,4], expected shape [2,2,4] (x "
             "f32[5,2,3], hidden_size=4, direction=\"bidirectional\", layout=0)");
-  EXPECT_EQ(errorOf(infer(OpKind::Lstm,
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Lstm,
                           {f32({5, 2, 3}), f32({1, 16, 3}), f32({1, 16, 4}), f32({1, 32}),
                            f32({1, 2, 4}), f32({1, 2, 4}), f32({1, 16})},
                           h4)),
             "lstm operand 'p' is f32[1,16], expected shape [1,12] (x f32[5,2,3], "
             "hidden_size=4, direction=\"forward\", layout=0)");
-  EXPECT_EQ(errorOf(infer(OpKind::Lstm, {f32({5, 2, 3}), f32({1, 16, 3}), f32({1, 16, 4})},
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Lstm, {f32({5, 2, 3}), f32({1, 16, 3}), f32({1, 16, 4})},
                           {{"hidden_size", int64_t(0)}})),
             "lstm hidden_size must be positive, got 0");
-  EXPECT_EQ(errorOf(infer(OpKind::Gru, {f32({5, 2, 3}), f32({1, 12, 3}), f32({1, 12, 4})},
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Gru, {f32({5, 2, 3}), f32({1, 12, 3}), f32({1, 12, 4})},
                           {{"hidden_size", int64_t(4)}, {"direction", std::string("up")}})),
             "gru direction must be \"forward\", \"reverse\" or \"bidirectional\", got "
             "\"up\"");
-  EXPECT_EQ(errorOf(infer(OpKind::Rnn, {f32({5, 2, 3}), f32({1, 4, 3}), f32({1, 4, 4})},
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Rnn, {f32({5, 2, 3}), f32({1, 4, 3}), f32({1, 4, 4})},
                           {{"hidden_size", int64_t(4)}, {"activation", std::string("gelu")}})),
             "rnn activation must be \"tanh\", \"relu\" or \"sigmoid\", got \"gelu\"");
-  EXPECT_EQ(errorOf(infer(OpKind::Rnn, {f32({5, 2, 3}), f32({1, 4, 3}), f32({1, 4, 4})},
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Rnn, {f32({5, 2, 3}), f32({1, 4, 3}), f32({1, 4, 4})},
                           {{"hidden_size", int64_t(4)}, {"clip", -1.0}})),
             "rnn clip must be positive, got -1.0");
-  EXPECT_EQ(errorOf(infer(OpKind::Rnn, {f32({5, 2, 3}), f32({1, 4, 3}), f32({1, 4, 4})},
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Rnn, {f32({5, 2, 3}), f32({1, 4, 3}), f32({1, 4, 4})},
                           {{"hidden_size", int64_t(4)}, {"layout", int64_t(2)}})),
             "rnn layout must be 0 or 1, got 2");
-  EXPECT_EQ(errorOf(infer(OpKind::Gru, {f32({5, 2, 3}), f32({1, 12, 3}), f32({1, 12, 4})},
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Gru, {f32({5, 2, 3}), f32({1, 12, 3}), f32({1, 12, 4})},
                           {{"hidden_size", int64_t(4)}, {"linear_before_reset", int64_t(3)}})),
             "gru linear_before_reset must be 0 or 1, got 3");
-  EXPECT_EQ(errorOf(infer(OpKind::Lstm, {f32({5, 3}), f32({1, 16, 3}), f32({1, 16, 4})}, h4)),
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Lstm, {f32({5, 3}), f32({1, 16, 3}), f32({1, 16, 4})}, h4)),
             "operand 'x' of 'lstm' must have rank 3, got f32[5,3]");
-  EXPECT_EQ(errorOf(infer(OpKind::Lstm,
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Lstm,
                           {TensorType(DType::I32, {5, 2, 3}), TensorType(DType::I32, {1, 16, 3}),
                            TensorType(DType::I32, {1, 16, 4})},
                           h4)),
             "operand 'x' of 'lstm' must have a float type, got i32[5,2,3]");
-  EXPECT_EQ(errorOf(infer(OpKind::Lstm,
+  EXPECT_EQ(errorOf(inferTypes(OpKind::Lstm,
                           {f32({5, 2, 3}), TensorType(DType::F16, {1, 16, 3}), f32({1, 16, 4})},
                           h4)),
             "operands of 'lstm' have different dtypes: x is f32[5,2,3], w is "
@@ -182,59 +114,59 @@ TEST(RecurrentInfer, Errors) {
 
 TEST(RnnEval, ByHandForwardAndReverse) {
   // hidden 1, input 1: h_t = tanh(x_t + 0.5 h_{t-1} + 0.1 + 0.2).
-  Tensor x = make({2, 1, 1}, {1, -1}), w = make({1, 1, 1}, {1}), r = make({1, 1, 1}, {0.5}),
-         b = make({1, 2}, {0.1, 0.2});
-  auto out = run(OpKind::Rnn, {x, w, r, b}, {{"hidden_size", int64_t(1)}});
+  Tensor x = makeF32({2, 1, 1}, {1, -1}), w = makeF32({1, 1, 1}, {1}), r = makeF32({1, 1, 1}, {0.5}),
+         b = makeF32({1, 2}, {0.1, 0.2});
+  auto out = runAll(OpKind::Rnn, {x, w, r, b}, {{"hidden_size", int64_t(1)}});
   ASSERT_EQ(out.size(), 2u);
   double h1 = std::tanh(1.3), h2 = std::tanh(-1 + 0.5 * h1 + 0.3);
-  expectValues(out[0], {h1, h2});
-  expectValues(out[1], {h2});
+  expectClose(out[0], {h1, h2});
+  expectClose(out[1], {h2});
   // Reverse: t=1 first; Y stays indexed by time.
-  out = run(OpKind::Rnn, {x, w, r, b},
+  out = runAll(OpKind::Rnn, {x, w, r, b},
             {{"hidden_size", int64_t(1)}, {"direction", std::string("reverse")}});
   double g1 = std::tanh(-1 + 0.3), g0 = std::tanh(1 + 0.5 * g1 + 0.3);
-  expectValues(out[0], {g0, g1});
-  expectValues(out[1], {g0});
+  expectClose(out[0], {g0, g1});
+  expectClose(out[1], {g0});
   // Bidirectional: Y[t, dir]; initial_h per direction; relu.
-  Tensor w2 = make({2, 1, 1}, {1, 1}), r2 = make({2, 1, 1}, {0.5, 0.5}),
-         b2 = make({2, 2}, {0.1, 0.2, 0.1, 0.2}), h0 = make({2, 1, 1}, {1, -4});
-  out = run(OpKind::Rnn, {x, w2, r2, b2, h0},
+  Tensor w2 = makeF32({2, 1, 1}, {1, 1}), r2 = makeF32({2, 1, 1}, {0.5, 0.5}),
+         b2 = makeF32({2, 2}, {0.1, 0.2, 0.1, 0.2}), h0 = makeF32({2, 1, 1}, {1, -4});
+  out = runAll(OpKind::Rnn, {x, w2, r2, b2, h0},
             {{"hidden_size", int64_t(1)},
              {"direction", std::string("bidirectional")},
              {"activation", std::string("relu")}});
   double f0 = std::max(0.0, 1 + 0.5 + 0.3), f1 = std::max(0.0, -1 + 0.5 * f0 + 0.3);
   double r1 = std::max(0.0, -1 - 2 + 0.3), r0 = std::max(0.0, 1 + 0.5 * r1 + 0.3);
-  expectValues(out[0], {f0, r0, f1, r1});
-  expectValues(out[1], {f1, r0});
+  expectClose(out[0], {f0, r0, f1, r1});
+  expectClose(out[1], {f1, r0});
 }
 
 TEST(LstmEval, GateOrderIofc) {
   // Zero weights; the biases alone set the gates: i = sig(-100) ~ 0,
   // o = sig(0) = 1/2, f = sig(100) ~ 1, so C stays C0 and H = tanh(C0)/2.
-  Tensor x = make({3, 1, 1}, {5, -7, 2}), w = make({1, 4, 1}, {0, 0, 0, 0}),
-         r = make({1, 4, 1}, {0, 0, 0, 0}),
-         b = make({1, 8}, {-100, 0, 100, 3, 0, 0, 0, 0}), h0 = make({1, 1, 1}, {0.3}),
-         c0 = make({1, 1, 1}, {0.8});
-  auto out = run(OpKind::Lstm, {x, w, r, b, h0, c0}, {{"hidden_size", int64_t(1)}});
+  Tensor x = makeF32({3, 1, 1}, {5, -7, 2}), w = makeF32({1, 4, 1}, {0, 0, 0, 0}),
+         r = makeF32({1, 4, 1}, {0, 0, 0, 0}),
+         b = makeF32({1, 8}, {-100, 0, 100, 3, 0, 0, 0, 0}), h0 = makeF32({1, 1, 1}, {0.3}),
+         c0 = makeF32({1, 1, 1}, {0.8});
+  auto out = runAll(OpKind::Lstm, {x, w, r, b, h0, c0}, {{"hidden_size", int64_t(1)}});
   ASSERT_EQ(out.size(), 3u);
   double h = 0.5 * std::tanh(0.8);
-  expectValues(out[0], {h, h, h});
-  expectValues(out[1], {h});
-  expectValues(out[2], {0.8});
+  expectClose(out[0], {h, h, h});
+  expectClose(out[1], {h});
+  expectClose(out[2], {0.8});
 }
 
 TEST(LstmEval, PeepholesClipInputForget) {
   // hidden 1, one step; W = [i, o, f, c] weights on x = 1, R = 0.
-  Tensor x = make({1, 1, 1}, {1}), w = make({1, 4, 1}, {0.5, -0.25, 2, 3}),
-         r = make({1, 4, 1}, {0, 0, 0, 0}), h0 = make({1, 1, 1}, {0}),
-         c0 = make({1, 1, 1}, {0.6}), p = make({1, 3}, {0.1, 0.2, 0.3});
-  auto out = run(OpKind::Lstm, {x, w, r, Tensor(), h0, c0, p}, {{"hidden_size", int64_t(1)}});
+  Tensor x = makeF32({1, 1, 1}, {1}), w = makeF32({1, 4, 1}, {0.5, -0.25, 2, 3}),
+         r = makeF32({1, 4, 1}, {0, 0, 0, 0}), h0 = makeF32({1, 1, 1}, {0}),
+         c0 = makeF32({1, 1, 1}, {0.6}), p = makeF32({1, 3}, {0.1, 0.2, 0.3});
+  auto out = runAll(OpKind::Lstm, {x, w, r, Tensor(), h0, c0, p}, {{"hidden_size", int64_t(1)}});
   double i = sig(0.5 + 0.1 * 0.6), f = sig(2 + 0.3 * 0.6), c = std::tanh(3.0);
   double C = f * 0.6 + i * c, o = sig(-0.25 + 0.2 * C), H = o * std::tanh(C);
-  expectValues(out[1], {H});
-  expectValues(out[2], {C});
+  expectClose(out[1], {H});
+  expectClose(out[2], {C});
   // clip 0.4 bounds every activation input (also h(C)); input_forget: f = 1 - i.
-  out = run(OpKind::Lstm, {x, w, r, Tensor(), h0, c0, p},
+  out = runAll(OpKind::Lstm, {x, w, r, Tensor(), h0, c0, p},
             {{"hidden_size", int64_t(1)}, {"clip", 0.4}, {"input_forget", int64_t(1)}});
   auto cl = [](double v) { return std::clamp(v, -0.4, 0.4); };
   i = sig(cl(0.5 + 0.06));
@@ -243,22 +175,22 @@ TEST(LstmEval, PeepholesClipInputForget) {
   C = f * 0.6 + i * c;
   o = sig(cl(-0.25 + 0.2 * C));
   H = o * std::tanh(cl(C));
-  expectValues(out[0], {H});
-  expectValues(out[2], {C});
+  expectClose(out[0], {H});
+  expectClose(out[2], {C});
 }
 
 TEST(GruEval, GateOrderZrhAndLinearBeforeReset) {
   // z bias +100: z ~ 1, H stays H0.
-  Tensor x = make({2, 1, 1}, {1, 2}), w = make({1, 3, 1}, {0, 1, 1}),
-         r = make({1, 3, 1}, {0, 0.5, -2}), h0 = make({1, 1, 1}, {0.7});
-  auto out = run(OpKind::Gru, {x, w, r, make({1, 6}, {100, 0, 0, 0, 0, 0}), h0},
+  Tensor x = makeF32({2, 1, 1}, {1, 2}), w = makeF32({1, 3, 1}, {0, 1, 1}),
+         r = makeF32({1, 3, 1}, {0, 0.5, -2}), h0 = makeF32({1, 1, 1}, {0.7});
+  auto out = runAll(OpKind::Gru, {x, w, r, makeF32({1, 6}, {100, 0, 0, 0, 0, 0}), h0},
                  {{"hidden_size", int64_t(1)}});
-  expectValues(out[1], {0.7});
+  expectClose(out[1], {0.7});
   // z = sig(0) = 1/2; r = sig(x + 0.5 h + 0.25); Rbh = 0.3 matters for the
   // difference between linear_before_reset 0 and 1.
-  Tensor b = make({1, 6}, {0, 0.25, 0.1, 0, 0, 0.3});
+  Tensor b = makeF32({1, 6}, {0, 0.25, 0.1, 0, 0, 0.3});
   for (int lbr : {0, 1}) {
-    out = run(OpKind::Gru, {x, w, r, b, h0},
+    out = runAll(OpKind::Gru, {x, w, r, b, h0},
               {{"hidden_size", int64_t(1)}, {"linear_before_reset", int64_t(lbr)}});
     double h = 0.7;
     std::vector<double> ys;
@@ -270,20 +202,20 @@ TEST(GruEval, GateOrderZrhAndLinearBeforeReset) {
       ys.push_back(h);
     }
     SCOPED_TRACE(lbr);
-    expectValues(out[0], ys);
-    expectValues(out[1], {ys.back()});
+    expectClose(out[0], ys);
+    expectClose(out[1], {ys.back()});
   }
 }
 
 TEST(RecurrentEval, EmptySequenceKeepsInitialState) {
-  auto out = run(OpKind::Lstm,
-                 {make({0, 1, 1}, {}), make({1, 4, 1}, {1, 1, 1, 1}), make({1, 4, 1}, {1, 1, 1, 1}),
-                  Tensor(), make({1, 1, 1}, {0.25}), make({1, 1, 1}, {-2})},
+  auto out = runAll(OpKind::Lstm,
+                 {makeF32({0, 1, 1}, {}), makeF32({1, 4, 1}, {1, 1, 1, 1}), makeF32({1, 4, 1}, {1, 1, 1, 1}),
+                  Tensor(), makeF32({1, 1, 1}, {0.25}), makeF32({1, 1, 1}, {-2})},
                  {{"hidden_size", int64_t(1)}});
   ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[0].type().str(), "f32[0,1,1,1]");
-  expectValues(out[1], {0.25});
-  expectValues(out[2], {-2});
+  expectClose(out[1], {0.25});
+  expectClose(out[2], {-2});
 }
 
 // ----- against PyTorch / NumPy -------------------------------------------------
@@ -299,8 +231,8 @@ TEST(RecurrentEval, DirectCallWithWrongTypesFails) {
   const OpInfo &info = opInfo(OpKind::Lstm);
   Attributes attrs = {{"hidden_size", int64_t(1)}};
   EXPECT_TRUE(normalizeAttributes(info, attrs).empty());
-  Tensor x = make({2, 1, 1}, {1, 2}), w = make({1, 4, 1}, {0, 0, 0, 0}),
-         r = make({1, 4, 2}, {0, 0, 0, 0, 0, 0, 0, 0});
+  Tensor x = makeF32({2, 1, 1}, {1, 2}), w = makeF32({1, 4, 1}, {0, 0, 0, 0}),
+         r = makeF32({1, 4, 2}, {0, 0, 0, 0, 0, 0, 0, 0});
   std::vector<TensorType> types = {f32({2, 1, 1, 1}), f32({1, 1, 1}), f32({1, 1, 1})};
   EvalContext ctx{info, {&x, &w, &r}, attrs, types};
   auto out = info.eval(ctx);
