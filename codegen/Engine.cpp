@@ -3,6 +3,7 @@
 
 #include "codegen/Jit.h"
 #include "codegen/Lowering.h"
+#include "codegen/ModuleBuilder.h"
 #include "ir/Interpreter.h"
 #include "ir/Verifier.h"
 #include "runtime/CAbi.h"
@@ -29,17 +30,6 @@ struct Engine::Arena {
 
 Engine::~Engine() = default;
 
-namespace {
-
-std::string describe(const Op &op, int index) {
-  const Value *v = op.numResults() ? op.result(0) : nullptr;
-  std::string name = v && !v->name.empty() ? "%" + v->name
-                                           : "#" + std::to_string(index);
-  return std::string(op.mnemonic()) + " " + name;
-}
-
-} // namespace
-
 absl::StatusOr<std::unique_ptr<Engine>>
 Engine::create(const Graph &source, const CompileOptions &options) {
   auto start = std::chrono::steady_clock::now();
@@ -48,102 +38,65 @@ Engine::create(const Graph &source, const CompileOptions &options) {
   std::unique_ptr<Engine> e(new Engine());
   e->graph_ = source.clone();
   const Graph &graph = *e->graph_;
-  e->threads_ = options.threads > 0 ? options.threads : get_num_threads();
+  e->taskArena_ = std::make_unique<ModelArena>(options.threads);
 
-  TargetDescription target;
-  if (options.triple.empty() && options.cpu.empty()) {
-    target = hostTarget();
-  } else {
-    absl::StatusOr<TargetDescription> t = makeTarget(
-        options.triple.empty() ? hostTarget().triple : options.triple, options.cpu);
-    if (!t.ok())
-      return t.status();
-    target = *t;
-  }
-  absl::StatusOr<std::unique_ptr<Jit>> jit = Jit::create(target, options.optLevel);
+  absl::StatusOr<TargetDescription> target =
+      selectTarget(options.triple, options.cpu);
+  if (!target.ok())
+    return target.status();
+  absl::StatusOr<std::unique_ptr<Jit>> jit = Jit::create(*target, options.optLevel);
   if (!jit.ok())
     return jit.status();
   e->jit_ = std::move(*jit);
   // The runtime's C ABI, which generated kernels call.
-  if (absl::Status s = e->jit_->defineSymbols({
-          {"tcpu_parallel_for", reinterpret_cast<void *>(&tcpu_parallel_for)},
-          {"tcpu_num_threads", reinterpret_cast<void *>(&tcpu_num_threads)},
-          {"tcpu_thread_slot", reinterpret_cast<void *>(&tcpu_thread_slot)},
-          {"tcpu_thread_scratch", reinterpret_cast<void *>(&tcpu_thread_scratch)},
-      });
-      !s.ok())
+  if (absl::Status s = e->jit_->defineSymbols(runtimeCAbiSymbols()); !s.ok())
     return s;
 
-  // Where every value lives.
-  e->plan_ = planMemory(graph);
-  for (size_t i = 0; i < graph.inputs().size(); ++i)
-    e->locations_[graph.inputs()[i]] = {Location::Input, static_cast<int64_t>(i)};
-  for (const auto &op : graph.ops())
-    if (op->kind() == OpKind::Constant)
-      e->locations_[op->result(0)] = {Location::Constant, 0,
-                                      op->constantValue()->data()};
-  for (const GraphOutput &o : graph.outputs()) {
-    if (e->locations_.count(o.value))
-      continue; // an input or a constant: copied at the end of a run
-    e->locations_[o.value] = {Location::Output,
-                              static_cast<int64_t>(e->outputValues_.size())};
-    e->outputValues_.push_back(o.value);
-  }
-  for (const auto &[value, offset] : e->plan_.offsets)
-    e->locations_[value] = {Location::Arena, offset};
-
-  // Lower every op into one module.
-  auto context = std::make_unique<llvm::LLVMContext>();
-  auto module = std::make_unique<llvm::Module>("tcpu." + graph.name, *context);
-  module->setDataLayout(e->jit_->targetMachine().createDataLayout());
-  std::vector<std::pair<size_t, std::string>> kernels; // step, symbol
-  std::string missing;
-  int index = 0;
-  for (const auto &opPtr : graph.ops()) {
-    const Op &op = *opPtr;
-    int opIndex = index++;
-    if (op.kind() == OpKind::Constant)
-      continue;
-    Step step;
-    step.op = &op;
-    for (const Value *v : op.operands)
-      step.buffers.push_back(v ? e->locations_.at(v) : Location{});
-    for (const Value *v : op.results())
-      step.buffers.push_back(e->locations_.at(v));
-    std::string name = "tcpu_kernel_" + std::to_string(opIndex);
-    LoweringContext ctx(*module, target, op, name);
-    absl::Status s = loweringFor(op.kind())(op, ctx);
-    if (s.ok()) {
-      kernels.push_back({e->steps_.size(), name});
-      ++e->compiledOps_;
-    } else if (absl::IsUnimplemented(s)) {
-      ctx.function()->eraseFromParent();
-      e->fallbackOps_.push_back(describe(op, opIndex));
-      missing += "\n  " + describe(op, opIndex) + ": " + std::string(s.message());
-    } else {
-      return absl::Status(s.code(), describe(op, opIndex) + ": " +
-                                        std::string(s.message()));
-    }
-    e->steps_.push_back(std::move(step));
-    e->stepNames_.push_back(describe(op, opIndex));
-  }
+  // Where every value lives, and the kernels.
+  auto lap = std::chrono::steady_clock::now();
+  // Seconds since the last lap (the phases of compilePhases()).
+  auto phase = [&lap] {
+    auto now = std::chrono::steady_clock::now();
+    double s = std::chrono::duration<double>(now - lap).count();
+    lap = now;
+    return s;
+  };
+  absl::StatusOr<LoweredGraph> lowered =
+      lowerGraph(graph, *target, e->jit_->targetMachine().createDataLayout());
+  e->phases_.lower = phase();
+  if (!lowered.ok())
+    return lowered.status();
+  e->plan_ = std::move(lowered->plan);
+  e->locations_ = std::move(lowered->locations);
+  e->outputValues_ = std::move(lowered->outputValues);
+  e->fallbackOps_ = lowered->unlowered;
+  e->compiledOps_ = lowered->kernelCount;
   if (!e->fallbackOps_.empty() && !options.allowInterpreterFallback)
-    return absl::UnimplementedError(
-        "cannot compile '" + graph.name + "': " +
-        std::to_string(e->fallbackOps_.size()) +
-        " op(s) have no lowering (and interpreter fallback is off):" + missing);
+    return unloweredOpsError(graph, *lowered, "",
+                             "and interpreter fallback is off");
+  std::vector<std::pair<size_t, std::string>> kernels; // step, symbol
+  for (LoweredStep &step : lowered->steps) {
+    if (!step.kernel.empty())
+      kernels.push_back({e->steps_.size(), step.kernel});
+    e->steps_.push_back({step.op, nullptr, std::move(step.buffers)});
+    e->stepNames_.push_back(std::move(step.name));
+  }
 
   if (!kernels.empty()) {
     if (absl::Status s = e->jit_->addModule(
-            llvm::orc::ThreadSafeModule(std::move(module), std::move(context)));
+            llvm::orc::ThreadSafeModule(std::move(lowered->module),
+                                        std::move(lowered->context)));
         !s.ok())
       return s;
+    e->phases_.optimize = phase();
+    // The first lookup generates the machine code of the whole module.
     for (const auto &[stepIndex, name] : kernels) {
       absl::StatusOr<void *> fn = e->jit_->lookup(name);
       if (!fn.ok())
         return fn.status();
       e->steps_[stepIndex].kernel = reinterpret_cast<int32_t (*)(void **)>(*fn);
     }
+    e->phases_.codegen = phase();
   }
   e->compileSeconds_ = std::chrono::duration<double>(
                            std::chrono::steady_clock::now() - start)
@@ -243,7 +196,12 @@ Engine::run(const std::vector<Tensor> &inputs) const {
   }
   if (!arena)
     arena = std::make_unique<Arena>(plan_.peakBytes);
-  absl::Status status = runSteps(slots, inputs, arena->data);
+  absl::Status status;
+  {
+    // Parallel loops of the kernels run in this model's arena.
+    ModelArena::Scope scope = taskArena_->enter();
+    status = runSteps(slots, inputs, arena->data);
+  }
   {
     std::lock_guard<std::mutex> lock(poolMutex_);
     pool_.push_back(std::move(arena));
@@ -275,12 +233,6 @@ Engine::run(const std::vector<Tensor> &inputs) const {
   return outputs;
 }
 
-absl::StatusOr<std::unique_ptr<CompiledModel>>
-compile(const Graph &graph, const CompileOptions &options) {
-  absl::StatusOr<std::unique_ptr<Engine>> e = Engine::create(graph, options);
-  if (!e.ok())
-    return e.status();
-  return std::unique_ptr<CompiledModel>(std::move(*e));
-}
+// compile() is in Compile.cpp: the graph passes, then Engine::create.
 
 } // namespace tcpu

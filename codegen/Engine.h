@@ -13,7 +13,9 @@
 #pragma once
 
 #include "codegen/MemoryPlan.h"
+#include "codegen/ModuleBuilder.h"
 #include "codegen/Tcpu.h"
+#include "runtime/ModelArena.h"
 
 #include <mutex>
 
@@ -30,22 +32,20 @@ public:
   absl::StatusOr<std::vector<Tensor>>
   run(const std::vector<Tensor> &inputs) const override;
   int64_t peakArenaBytes() const override { return plan_.peakBytes; }
+  int64_t naiveArenaBytes() const override { return plan_.naiveBytes; }
   double compileSeconds() const override { return compileSeconds_; }
+  CompilePhases compilePhases() const override { return phases_; }
   std::vector<std::string> fallbackOps() const override { return fallbackOps_; }
   int compiledOps() const override { return compiledOps_; }
-  int threads() const override { return threads_; }
+  int threads() const override { return taskArena_->threads(); }
 
   const MemoryPlan &memoryPlan() const { return plan_; }
 
 private:
   Engine() = default;
 
-  /// Where a value lives during a run.
-  struct Location {
-    enum Kind { Input, Constant, Output, Arena, Absent } kind = Absent;
-    int64_t index = 0;             // input index, output slot or arena offset
-    const void *constant = nullptr;
-  };
+  /// Where a value lives during a run (codegen/ModuleBuilder.h).
+  using Location = ValueLocation;
   struct Step {
     const Op *op = nullptr;
     int32_t (*kernel)(void **) = nullptr; // null: interpreter fallback
@@ -66,8 +66,10 @@ private:
   std::vector<const Value *> outputValues_;
   std::vector<std::string> fallbackOps_;
   int compiledOps_ = 0;
-  int threads_ = 1;
+  /// The model's tbb::task_arena, entered for each run.
+  std::unique_ptr<ModelArena> taskArena_;
   double compileSeconds_ = 0;
+  CompilePhases phases_;
 
   mutable std::mutex poolMutex_;
   mutable std::vector<std::unique_ptr<Arena>> pool_;

@@ -13,21 +13,36 @@
 //           for jr in NC by NR:             B micro-panels stream from L2
 //             micro-kernel(Ap[ir], Bp[jr], C[mc+ir, nc+jr])
 //
-// Task boundaries and blocks are multiples of MR and NR, so only the last
-// row and column of tiles are partial, and their sizes (M % MR, N % NR) are
-// known when the kernel is generated: each gets its own micro-kernel.
+// Compile time is the price of a generated GEMM (LLVM spends most of it on
+// the unrolled micro-kernels), so code is shared between the call sites of
+// a module wherever it would be the same. Sizes, leading dimensions, cache
+// blocks and the thread split are run-time parameters: a constant table
+// per call site, passed by its entry point (a two-line wrapper). The
+// driver (entry, task loop, packing) depends only on the micro-tile, the
+// transposes and whether B is packed: it calls the micro-kernels through
+// the table. The micro-kernels are named by what shapes their code (tile
+// size, alpha, beta, epilogue, whether K fits one block) and emitted on
+// demand: full MR x NR tiles, and at the M and N edges (M % MR rows, N % NR
+// columns) tiles of exactly their height and vector count, the last vector
+// masked by a run-time lane count.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Gemm.h"
 
 #include "llvm/IR/Constants.h"
-#include "llvm/IR/IRBuilder.h"
-#include "llvm/IR/Module.h"
 #include "llvm/IR/DerivedTypes.h"
 #include "llvm/IR/Function.h"
+#include "llvm/IR/GlobalVariable.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Intrinsics.h"
+#include "llvm/IR/Metadata.h"
+#include "llvm/IR/Module.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -47,29 +62,84 @@ constexpr int64_t kMaxStackScratch = 32 * 1024;
 /// Multiply-adds a task should have at least to be worth a thread.
 constexpr int64_t kMinTaskWork = int64_t(1) << 16;
 
+/// The run-time parameters of a core, one i64 each, in this order.
+enum Param : unsigned {
+  kM, kN, kK, kLda, kLdb, kLdc, kLdr, kMC, kKC, kNC,
+  kMaxTasks,     // tasks worth a thread (1: no tcpu_parallel_for)
+  kSplitM,       // 1: tasks split M in MR rows, 0: N in NR columns
+  kUnits,        // MR-row (or NR-column) units of the split dimension
+  kScratchBytes, // packing memory of one thread
+  kApFloats,     // where packed B starts in it
+  kEdgeLanes,    // lanes of the last vector at the N edge (1..W)
+  kParamCount
+};
+/// After the parameters, the table holds the micro-kernels of the shape's
+/// tiles: full MR x NR tiles, the N edge (MR rows), the M edge (all NR
+/// columns), the corner; null when the shape has no such tile.
+enum EdgeKernel : unsigned { kFull, kNEdge, kMEdge, kCorner, kEdgeKernelCount };
+
+/// What shapes the code of a core (everything else is a parameter).
+struct CoreKey {
+  GemmBlocking bl; // only MR, NR, packB matter
+  bool transA = false, transB = false;
+  float alpha = 1, beta = 0;
+  GemmEpilogue e;
+  bool parallel = true;
+  bool singleK = false; // K <= KC: every micro-kernel call is first and last
+
+  /// The driver (entry, task loop, packing): it calls the micro-kernels
+  /// through the call site's table, so the epilogue does not enter here.
+  std::string driverName() const {
+    return "tcpu.gemm." + std::to_string(bl.MR) + "x" + std::to_string(bl.NR) +
+           (bl.packB ? "p" : "i") + (transA ? "T" : "N") + (transB ? "T" : "N") +
+           (parallel ? ".par" : ".seq");
+  }
+  /// The prefix of the micro-kernels: they read packed A (MR-row panels)
+  /// and packed or in-place B, and store through alpha, beta, the epilogue.
+  std::string kernelPrefix() const {
+    auto bits = [](float f) {
+      uint32_t u;
+      std::memcpy(&u, &f, 4);
+      return std::to_string(u);
+    };
+    std::string n = "tcpu.gemm." + std::to_string(bl.MR) + "x" +
+                    std::to_string(bl.NR) + (bl.packB ? "p" : "i") + ".a" +
+                    bits(alpha) + ".b" + bits(beta) + ".e" +
+                    std::to_string(int(e.bias)) +
+                    std::to_string(int(e.activation));
+    if (e.activation == GemmEpilogue::Activation::LeakyRelu)
+      n += "_" + bits(e.leakyReluSlope);
+    if (e.activation == GemmEpilogue::Activation::Clip)
+      n += "_" + bits(e.clipMin) + "_" + bits(e.clipMax);
+    if (e.residual)
+      n += e.residualAfterActivation ? ".ra" : ".rb";
+    if (e.custom)
+      n += ".c" + e.customKey;
+    n += singleK ? ".k1" : ".kn";
+    return n;
+  }
+};
+
 struct GemmEmitter {
   Module &mod;
   LLVMContext &ctx;
   const TargetDescription &tgt;
-  GemmShape s;
-  GemmEpilogue e;
-  GemmBlocking bl;
-  GemmOptions opts;
-  std::string name;
+  CoreKey key;
+  const GemmBlocking &bl;
+  const GemmEpilogue &e;
+  std::string name;   // of the driver
+  std::string ukName; // prefix of the micro-kernels
 
   int W = 1;
   Type *f32 = nullptr, *i64 = nullptr, *i32 = nullptr, *i1 = nullptr,
        *ptrTy = nullptr, *voidTy = nullptr;
   FixedVectorType *vecTy = nullptr;
-  int64_t lda = 0, ldb = 0, ldc = 0, ldr = 0;
-  bool singleK = false; // one K block: every micro-kernel call is first and last
-  int64_t apFloats = 0, bpFloats = 0;
+  int nv = 1; // vectors across a micro-tile (NR / W)
 
-  GemmEmitter(Module &m, const TargetDescription &t, const GemmShape &shape,
-              const GemmEpilogue &epi, const GemmBlocking &blocking,
-              const GemmOptions &o, const std::string &n)
-      : mod(m), ctx(m.getContext()), tgt(t), s(shape), e(epi), bl(blocking),
-        opts(o), name(n) {
+  GemmEmitter(Module &m, const TargetDescription &t, const CoreKey &k,
+              const std::string &driver, const std::string &kernels)
+      : mod(m), ctx(m.getContext()), tgt(t), key(k), bl(key.bl), e(key.e),
+        name(driver), ukName(kernels) {
     W = std::max(1, t.f32VectorWidth);
     f32 = Type::getFloatTy(ctx);
     i64 = Type::getInt64Ty(ctx);
@@ -78,23 +148,8 @@ struct GemmEmitter {
     ptrTy = PointerType::get(ctx, 0);
     voidTy = Type::getVoidTy(ctx);
     vecTy = FixedVectorType::get(f32, W);
-    lda = s.lda ? s.lda : (s.transA ? s.M : s.K);
-    ldb = s.ldb ? s.ldb : (s.transB ? s.K : s.N);
-    ldc = s.ldc ? s.ldc : s.N;
-    ldr = e.ldr ? e.ldr : s.N;
-    singleK = s.K <= bl.KC;
-    // Packed A: MC rows (rounded to MR) x KC; packed B: KC x NC (NC is a
-    // multiple of NR). Both start 64-byte aligned.
-    apFloats = roundUp(std::min(bl.MC, roundUp(s.M, bl.MR)) *
-                           std::min(bl.KC, s.K),
-                       16);
-    bpFloats = bl.packB ? roundUp(std::min(bl.KC, s.K) *
-                                      std::min(bl.NC, roundUp(s.N, bl.NR)),
-                                  16)
-                        : 0;
+    nv = static_cast<int>(bl.NR / W);
   }
-
-  int64_t scratchBytes() const { return (apFloats + bpFloats) * 4; }
 
   void setAttributes(Function *f) {
     f->addFnAttr(Attribute::NoUnwind);
@@ -123,32 +178,36 @@ struct GemmEmitter {
 
   Value *c64(int64_t v) { return ConstantInt::get(i64, v); }
   Value *splat(float v) { return ConstantFP::get(vecTy, v); }
-
-  /// A <W x i1> mask of the first `lanes` lanes.
-  Constant *laneMask(int lanes) {
-    std::vector<Constant *> bits;
-    for (int i = 0; i < W; ++i)
-      bits.push_back(ConstantInt::get(i1, i < lanes ? 1 : 0));
-    return ConstantVector::get(bits);
+  Value *smin(IRBuilderBase &b, Value *x, Value *y) {
+    return b.CreateBinaryIntrinsic(Intrinsic::smin, x, y);
   }
 
-  /// Loads `lanes` floats at p as a vector (the rest zero).
-  Value *loadVec(IRBuilderBase &b, Value *p, int lanes) {
-    if (lanes >= W)
+  /// A <W x i1> mask of the lanes below `lanes` (an i64, clamped to W).
+  Value *laneMask(IRBuilderBase &b, Value *lanes) {
+    std::vector<Constant *> iota;
+    for (int i = 0; i < W; ++i)
+      iota.push_back(ConstantInt::get(i32, i));
+    Value *n = b.CreateTrunc(smin(b, lanes, c64(W)), i32);
+    return b.CreateICmpSLT(ConstantVector::get(iota), b.CreateVectorSplat(W, n));
+  }
+
+  /// Loads a vector at p; under `mask` (null: all lanes) the rest is zero.
+  Value *loadVec(IRBuilderBase &b, Value *p, Value *mask) {
+    if (!mask)
       return b.CreateAlignedLoad(vecTy, p, Align(4));
-    return b.CreateMaskedLoad(vecTy, p, Align(4), laneMask(lanes),
+    return b.CreateMaskedLoad(vecTy, p, Align(4), mask,
                               Constant::getNullValue(vecTy));
   }
-  void storeVec(IRBuilderBase &b, Value *v, Value *p, int lanes) {
-    if (lanes >= W)
+  void storeVec(IRBuilderBase &b, Value *v, Value *p, Value *mask) {
+    if (!mask)
       b.CreateAlignedStore(v, p, Align(4));
     else
-      b.CreateMaskedStore(v, p, Align(4), laneMask(lanes));
+      b.CreateMaskedStore(v, p, Align(4), mask);
   }
 
   /// for (iv = start; iv < end; iv += step) body(iv); leaves the builder in
   /// the exit block. The body may create blocks of its own.
-  void emitLoop(IRBuilderBase &b, Value *start, Value *end, int64_t step,
+  void emitLoop(IRBuilderBase &b, Value *start, Value *end, Value *step,
                 const Twine &n, const std::function<void(Value *)> &body) {
     Function *f = b.GetInsertBlock()->getParent();
     BasicBlock *pre = b.GetInsertBlock();
@@ -162,9 +221,28 @@ struct GemmEmitter {
     b.CreateCondBr(b.CreateICmpSLT(iv, end), bodyBB, exit);
     b.SetInsertPoint(bodyBB);
     body(iv);
-    iv->addIncoming(b.CreateAdd(iv, c64(step)), b.GetInsertBlock());
-    b.CreateBr(header);
+    iv->addIncoming(b.CreateAdd(iv, step), b.GetInsertBlock());
+    b.CreateBr(header)->setMetadata(LLVMContext::MD_loop, plainLoop());
     b.SetInsertPoint(exit);
+  }
+
+  /// Loop metadata: neither vectorize nor unroll. These loops (blocks,
+  /// tiles, packing) call the micro-kernels or copy a few floats per
+  /// iteration: LLVM's vectorizer and unroller would only cost compile time
+  /// (interleaved-access code for the strided packing copies above all).
+  MDNode *plainLoop() {
+    Metadata *noVec[] = {MDString::get(ctx, "llvm.loop.vectorize.enable"),
+                         ConstantAsMetadata::get(ConstantInt::getFalse(ctx))};
+    Metadata *noUnroll[] = {MDString::get(ctx, "llvm.loop.unroll.disable")};
+    Metadata *ops[] = {nullptr, MDNode::get(ctx, noVec),
+                       MDNode::get(ctx, noUnroll)};
+    MDNode *id = MDNode::getDistinct(ctx, ops);
+    id->replaceOperandWith(0, id);
+    return id;
+  }
+  void emitLoop(IRBuilderBase &b, Value *start, Value *end, int64_t step,
+                const Twine &n, const std::function<void(Value *)> &body) {
+    emitLoop(b, start, end, c64(step), n, body);
   }
 
   /// if (cond) then(); leaves the builder after the if.
@@ -182,19 +260,20 @@ struct GemmEmitter {
 
   // --- Micro-kernel ----------------------------------------------------===//
 
-  /// The epilogue on one vector of C: row index `row`, first column `col`.
+  /// The epilogue on one vector of C: row index `row`, first column `col`;
+  /// `mask` (null: all) the lanes that exist.
   Value *applyEpilogue(IRBuilderBase &b, Value *v, Value *row, Value *col,
-                       Value *biasP, Value *resP, int lanes) {
+                       Value *biasP, Value *resP, Value *ldr, Value *mask) {
     if (e.bias == GemmEpilogue::Bias::PerColumn)
-      v = b.CreateFAdd(v, loadVec(b, b.CreateGEP(f32, biasP, col), lanes));
+      v = b.CreateFAdd(v, loadVec(b, b.CreateGEP(f32, biasP, col), mask));
     else if (e.bias == GemmEpilogue::Bias::PerRow)
       v = b.CreateFAdd(v, b.CreateVectorSplat(
                               W, b.CreateAlignedLoad(
                                      f32, b.CreateGEP(f32, biasP, row),
                                      Align(4))));
     auto residual = [&](Value *x) {
-      Value *off = b.CreateAdd(b.CreateMul(row, c64(ldr)), col);
-      return b.CreateFAdd(x, loadVec(b, b.CreateGEP(f32, resP, off), lanes));
+      Value *off = b.CreateAdd(b.CreateMul(row, ldr), col);
+      return b.CreateFAdd(x, loadVec(b, b.CreateGEP(f32, resP, off), mask));
     };
     if (e.residual && !e.residualAfterActivation)
       v = residual(v);
@@ -218,50 +297,63 @@ struct GemmEmitter {
     }
     }
     if (e.custom)
-      v = e.custom(b, v, row, col);
+      v = e.custom(b, v, row, col, mask, resP);
     if (e.residual && e.residualAfterActivation)
       v = residual(v);
     return v;
   }
 
   /// One k step of the micro-kernel: acc[r][v] += A[r, k] * B[k, v*W..].
+  /// `lastMask` (null: none) masks the last of the nvv vectors of B (B read
+  /// in place at the N edge; packed panels are zero-padded to NR).
   void emitKStep(IRBuilderBase &b, Value *ap, Value *bp, int64_t u, int mr,
-                 int nv, int lastLanes, int64_t bStride,
+                 int nvv, Value *lastMask, Value *bStride,
                  std::vector<Value *> &acc, int base = 0) {
-    std::vector<Value *> bv(nv);
-    for (int v = 0; v < nv; ++v) {
-      Value *p = b.CreateConstGEP1_64(f32, bp, u * bStride + v * W);
-      // Packed panels are zero-padded to NR; B read in place is not.
-      int lanes = (!bl.packB && v == nv - 1) ? lastLanes : W;
-      bv[v] = loadVec(b, p, lanes);
-    }
+    std::vector<Value *> bv(nvv);
+    Value *row = b.CreateGEP(f32, bp, b.CreateMul(c64(u), bStride));
+    for (int v = 0; v < nvv; ++v)
+      bv[v] = loadVec(b, b.CreateConstGEP1_64(f32, row, v * W),
+                      v == nvv - 1 ? lastMask : nullptr);
     for (int r = 0; r < mr; ++r) {
       Value *a = b.CreateAlignedLoad(
           f32, b.CreateConstGEP1_64(f32, ap, u * bl.MR + r), Align(4));
       Value *as = b.CreateVectorSplat(W, a);
-      for (int v = 0; v < nv; ++v)
-        acc[base + r * nv + v] = b.CreateIntrinsic(
-            Intrinsic::fmuladd, {vecTy}, {as, bv[v], acc[base + r * nv + v]});
+      for (int v = 0; v < nvv; ++v)
+        acc[base + r * nvv + v] = b.CreateIntrinsic(
+            Intrinsic::fmuladd, {vecTy}, {as, bv[v], acc[base + r * nvv + v]});
     }
   }
 
-  /// void uk(a, b, c, kc, row, col, first, last, bias, residual): C tile of
-  /// mr x nr at c (row, col in C) += A micro-panel a (kc x MR, k-major) times
-  /// B micro-panel b (kc rows of stride NR packed, or ldb in place).
-  Function *emitMicroKernel(int mr, int nr) {
-    FunctionType *ft = FunctionType::get(
-        voidTy, {ptrTy, ptrTy, ptrTy, i64, i64, i64, i1, i1, ptrTy, ptrTy},
-        false);
-    Function *f = makeFunction(name + ".uk" + std::to_string(mr) + "x" +
-                                   std::to_string(nr),
-                               ft, /*internal=*/true);
+  FunctionType *microKernelType() {
+    return FunctionType::get(voidTy,
+                             {ptrTy, ptrTy, ptrTy, i64, i64, i64, i1, i1, ptrTy,
+                              ptrTy, i64, i64, i64, i64},
+                             false);
+  }
+
+  /// The micro-kernel of mr rows and nvv vectors (the last masked when
+  /// `masked`) with this key's epilogue, emitted on first use.
+  Function *microKernel(int mr, int nvv, bool masked) {
+    std::string n = ukName + ".uk" + std::to_string(mr) + "x" +
+                    std::to_string(nvv) + (masked ? "m" : "");
+    if (Function *f = mod.getFunction(n))
+      return f;
+    return emitMicroKernel(n, mr, nvv, masked);
+  }
+
+  /// void uk(a, b, c, kc, row, col, first, last, bias, residual, ldc,
+  /// bStride, ldr, lanes): the C tile of mr rows x nvv vectors at c (row,
+  /// col in C) += A micro-panel a (kc steps of MR floats) times B
+  /// micro-panel b (kc rows of bStride floats). When `masked`, only `lanes`
+  /// lanes (1..W) of the last vector exist.
+  Function *emitMicroKernel(const std::string &n, int mr, int nvv,
+                            bool masked) {
+    Function *f = makeFunction(n, microKernelType(), /*internal=*/true);
     auto ai = f->arg_begin();
     Value *aArg = &*ai++, *bArg = &*ai++, *cArg = &*ai++, *kc = &*ai++,
           *row = &*ai++, *col = &*ai++, *first = &*ai++, *last = &*ai++,
-          *biasP = &*ai++, *resP = &*ai++;
-    const int nv = static_cast<int>(ceilDiv(nr, W));
-    const int lastLanes = nr - (nv - 1) * W;
-    const int64_t bStride = bl.packB ? bl.NR : ldb;
+          *biasP = &*ai++, *resP = &*ai++, *ldc = &*ai++, *bStride = &*ai++,
+          *ldr = &*ai++, *lanes = &*ai++;
     constexpr int64_t U = 4; // k steps per main-loop iteration
 
     BasicBlock *entry = BasicBlock::Create(ctx, "entry", f);
@@ -272,16 +364,22 @@ struct GemmEmitter {
     BasicBlock *store = BasicBlock::Create(ctx, "store", f);
     IRBuilder<> b(entry);
 
+    Value *lastMask = masked ? laneMask(b, lanes) : nullptr;
+    // B read in place is not padded: mask its loads at the edge.
+    Value *bMask = bl.packB ? nullptr : lastMask;
+    std::vector<Value *> cRows(mr);
+    for (int r = 0; r < mr; ++r)
+      cRows[r] = b.CreateGEP(f32, cArg, b.CreateMul(c64(r), ldc));
     // Bring the C tile towards L1 while the k loop runs.
     for (int r = 0; r < mr; ++r)
-      for (int j = 0; j < nr; j += 16)
+      for (int j = 0; j < nvv * W; j += 16)
         b.CreateIntrinsic(Intrinsic::prefetch, {ptrTy},
-                          {b.CreateConstGEP1_64(f32, cArg, r * ldc + j),
+                          {b.CreateConstGEP1_64(f32, cRows[r], j),
                            b.getInt32(1), b.getInt32(3), b.getInt32(1)});
     Value *kMain = b.CreateLShr(kc, 2);
     Value *kMainSteps = b.CreateMul(kMain, c64(U));
     Value *zero = Constant::getNullValue(vecTy);
-    const int nacc = mr * nv;
+    const int nacc = mr * nvv;
     // Small tiles (a single row of A, a narrow N edge) have too few
     // accumulators to hide the FMA latency (about 4 cycles x 2 ports): give
     // them several sets, used by alternate k steps and summed at the end.
@@ -307,11 +405,12 @@ struct GemmEmitter {
     b.SetInsertPoint(mainB);
     std::vector<Value *> acc(accPhi.begin(), accPhi.end());
     for (int64_t u = 0; u < U; ++u)
-      emitKStep(b, apPhi, bpPhi, u, mr, nv, lastLanes, bStride, acc,
+      emitKStep(b, apPhi, bpPhi, u, mr, nvv, bMask, bStride, acc,
                 static_cast<int>(u % sets) * nacc);
     it->addIncoming(b.CreateAdd(it, c64(1)), mainB);
     apPhi->addIncoming(b.CreateConstGEP1_64(f32, apPhi, U * bl.MR), mainB);
-    bpPhi->addIncoming(b.CreateConstGEP1_64(f32, bpPhi, U * bStride), mainB);
+    bpPhi->addIncoming(b.CreateGEP(f32, bpPhi, b.CreateMul(c64(U), bStride)),
+                       mainB);
     for (int i = 0; i < nall; ++i)
       accPhi[i]->addIncoming(acc[i], mainB);
     b.CreateBr(mainH);
@@ -333,10 +432,10 @@ struct GemmEmitter {
 
     b.SetInsertPoint(remB);
     acc.assign(racc.begin(), racc.end());
-    emitKStep(b, rap, rbp, 0, mr, nv, lastLanes, bStride, acc);
+    emitKStep(b, rap, rbp, 0, mr, nvv, bMask, bStride, acc);
     rit->addIncoming(b.CreateAdd(rit, c64(1)), remB);
     rap->addIncoming(b.CreateConstGEP1_64(f32, rap, bl.MR), remB);
-    rbp->addIncoming(b.CreateConstGEP1_64(f32, rbp, bStride), remB);
+    rbp->addIncoming(b.CreateGEP(f32, rbp, bStride), remB);
     for (int i = 0; i < nall; ++i)
       racc[i]->addIncoming(acc[i], remB);
     b.CreateBr(remH);
@@ -351,24 +450,25 @@ struct GemmEmitter {
     auto emitStores = [&](bool epilogue) {
       for (int r = 0; r < mr; ++r) {
         Value *rowIdx = b.CreateAdd(row, c64(r));
-        for (int v = 0; v < nv; ++v) {
-          int lanes = v == nv - 1 ? lastLanes : W;
-          Value *p = b.CreateConstGEP1_64(f32, cArg, r * ldc + v * W);
-          Value *x = sum[r * nv + v];
-          if (s.alpha != 1.0f)
-            x = b.CreateFMul(x, splat(s.alpha));
+        for (int v = 0; v < nvv; ++v) {
+          Value *mask = v == nvv - 1 ? lastMask : nullptr;
+          Value *p = b.CreateConstGEP1_64(f32, cRows[r], v * W);
+          Value *x = sum[r * nvv + v];
+          if (key.alpha != 1.0f)
+            x = b.CreateFMul(x, splat(key.alpha));
           Value *prevFirst = nullptr;
           Value *old = nullptr;
-          if (s.beta != 0.0f) {
-            old = loadVec(b, p, lanes);
-            prevFirst = s.beta == 1.0f ? old : b.CreateFMul(old, splat(s.beta));
+          if (key.beta != 0.0f) {
+            old = loadVec(b, p, mask);
+            prevFirst =
+                key.beta == 1.0f ? old : b.CreateFMul(old, splat(key.beta));
           }
-          if (singleK) {
+          if (key.singleK) {
             if (prevFirst)
               x = b.CreateFAdd(x, prevFirst);
           } else {
             if (!old)
-              old = loadVec(b, p, lanes);
+              old = loadVec(b, p, mask);
             Value *prev = b.CreateSelect(
                 first, prevFirst ? prevFirst : Constant::getNullValue(vecTy),
                 old);
@@ -376,14 +476,14 @@ struct GemmEmitter {
           }
           if (epilogue)
             x = applyEpilogue(b, x, rowIdx, b.CreateAdd(col, c64(v * W)),
-                              biasP, resP, lanes);
-          storeVec(b, x, p, lanes);
+                              biasP, resP, ldr, mask);
+          storeVec(b, x, p, mask);
         }
       }
     };
     if (!e.any()) {
       emitStores(false);
-    } else if (singleK) {
+    } else if (key.singleK) {
       emitStores(true);
     } else {
       BasicBlock *epiBB = BasicBlock::Create(ctx, "store.epilogue", f);
@@ -404,94 +504,123 @@ struct GemmEmitter {
 
   // --- Packing ---------------------------------------------------------===//
 
-  /// void packA(A, dst, i0, mc, k0, kc): rows [i0, i0 + mc) and columns
-  /// [k0, k0 + kc) of op(A) into MR-row panels, dst[ir * kc + k * MR + r].
+  /// void packA(A, dst, i0, mc, k0, kc, lda): rows [i0, i0 + mc) and
+  /// columns [k0, k0 + kc) of op(A) into MR-row panels, dst[ir * kc + k *
+  /// MR + r]. Rows of the last panel past mc are left unset: the
+  /// micro-kernels of the M edge never read them.
   Function *emitPackA() {
     FunctionType *ft = FunctionType::get(
-        voidTy, {ptrTy, ptrTy, i64, i64, i64, i64}, false);
+        voidTy, {ptrTy, ptrTy, i64, i64, i64, i64, i64}, false);
     Function *f = makeFunction(name + ".packA", ft, true);
     auto ai = f->arg_begin();
     Value *A = &*ai++, *dst = &*ai++, *i0 = &*ai++, *mc = &*ai++,
-          *k0 = &*ai++, *kc = &*ai++;
+          *k0 = &*ai++, *kc = &*ai++, *lda = &*ai++;
     IRBuilder<> b(BasicBlock::Create(ctx, "entry", f));
-    auto panel = [&](Value *ir, int rows) {
+    // Address of op(A)[i, k0]; one step along k.
+    auto rowStart = [&](Value *i) {
+      Value *off = key.transA ? b.CreateAdd(b.CreateMul(k0, lda), i)
+                              : b.CreateAdd(b.CreateMul(i, lda), k0);
+      return b.CreateGEP(f32, A, off);
+    };
+    Value *kStep = key.transA ? lda : c64(1);
+    Value *full = b.CreateMul(b.CreateUDiv(mc, c64(bl.MR)), c64(bl.MR));
+    emitLoop(b, c64(0), full, bl.MR, "pa.ir", [&](Value *ir) {
       Value *dstP = b.CreateGEP(f32, dst, b.CreateMul(ir, kc));
       Value *i = b.CreateAdd(i0, ir);
-      // Address of op(A)[i + r, k0]; step along k.
-      std::vector<Value *> src(rows);
-      for (int r = 0; r < rows; ++r) {
-        Value *ri = b.CreateAdd(i, c64(r));
-        Value *off = s.transA ? b.CreateAdd(b.CreateMul(k0, c64(lda)), ri)
-                              : b.CreateAdd(b.CreateMul(ri, c64(lda)), k0);
-        src[r] = b.CreateGEP(f32, A, off);
-      }
-      const int64_t kStep = s.transA ? lda : 1;
+      std::vector<Value *> src(bl.MR);
+      for (int64_t r = 0; r < bl.MR; ++r)
+        src[r] = rowStart(b.CreateAdd(i, c64(r)));
       emitLoop(b, c64(0), kc, 1, "pa.k", [&](Value *k) {
         Value *d = b.CreateGEP(f32, dstP, b.CreateMul(k, c64(bl.MR)));
-        Value *ko = b.CreateMul(k, c64(kStep));
-        for (int r = 0; r < rows; ++r) {
+        Value *ko = b.CreateMul(k, kStep);
+        for (int64_t r = 0; r < bl.MR; ++r) {
           Value *x = b.CreateAlignedLoad(f32, b.CreateGEP(f32, src[r], ko),
                                          Align(4));
           b.CreateAlignedStore(x, b.CreateConstGEP1_64(f32, d, r), Align(4));
         }
       });
-    };
-    Value *full = b.CreateMul(b.CreateUDiv(mc, c64(bl.MR)), c64(bl.MR));
-    emitLoop(b, c64(0), full, bl.MR, "pa.ir",
-             [&](Value *ir) { panel(ir, static_cast<int>(bl.MR)); });
-    if (int rows = static_cast<int>(s.M % bl.MR))
-      emitIf(b, b.CreateICmpSLT(full, mc), "pa.edge",
-             [&] { panel(full, rows); });
+    });
+    // The partial panel, one row at a time.
+    Value *dstP = b.CreateGEP(f32, dst, b.CreateMul(full, kc));
+    emitLoop(b, c64(0), b.CreateSub(mc, full), 1, "pa.r", [&](Value *r) {
+      Value *src = rowStart(b.CreateAdd(b.CreateAdd(i0, full), r));
+      emitLoop(b, c64(0), kc, 1, "pa.rk", [&](Value *k) {
+        Value *x = b.CreateAlignedLoad(
+            f32, b.CreateGEP(f32, src, b.CreateMul(k, kStep)), Align(4));
+        b.CreateAlignedStore(
+            x, b.CreateGEP(f32, dstP, b.CreateAdd(b.CreateMul(k, c64(bl.MR)), r)),
+            Align(4));
+      });
+    });
     b.CreateRetVoid();
     return f;
   }
 
-  /// void packB(B, dst, k0, kc, j0, nc): rows [k0, k0 + kc) and columns
-  /// [j0, j0 + nc) of op(B) into NR-column panels, zero-padded to NR,
-  /// dst[jr * kc + k * NR + j].
+  /// void packB(B, dst, k0, kc, j0, nc, ldb): rows [k0, k0 + kc) and
+  /// columns [j0, j0 + nc) of op(B) into NR-column panels, zero-padded to
+  /// NR, dst[jr * kc + k * NR + j].
   Function *emitPackB() {
     FunctionType *ft = FunctionType::get(
-        voidTy, {ptrTy, ptrTy, i64, i64, i64, i64}, false);
+        voidTy, {ptrTy, ptrTy, i64, i64, i64, i64, i64}, false);
     Function *f = makeFunction(name + ".packB", ft, true);
     auto ai = f->arg_begin();
     Value *B = &*ai++, *dst = &*ai++, *k0 = &*ai++, *kc = &*ai++,
-          *j0 = &*ai++, *nc = &*ai++;
+          *j0 = &*ai++, *nc = &*ai++, *ldb = &*ai++;
     IRBuilder<> b(BasicBlock::Create(ctx, "entry", f));
-    const int nvp = static_cast<int>(bl.NR / W);
-    auto panel = [&](Value *jr, int cols) {
+    // cols: null for a full panel, else the run-time column count (< NR).
+    auto panel = [&](Value *jr, Value *cols) {
       Value *dstP = b.CreateGEP(f32, dst, b.CreateMul(jr, kc));
       Value *j = b.CreateAdd(j0, jr);
-      if (!s.transB) {
+      if (!key.transB) {
         // Rows of B are contiguous along N: vector copies.
-        Value *src = b.CreateGEP(
-            f32, B, b.CreateAdd(b.CreateMul(k0, c64(ldb)), j));
+        std::vector<Value *> masks(nv, nullptr);
+        if (cols)
+          for (int v = 0; v < nv; ++v)
+            masks[v] = laneMask(
+                b, b.CreateBinaryIntrinsic(Intrinsic::smax,
+                                           b.CreateSub(cols, c64(v * W)),
+                                           c64(0)));
+        Value *src = b.CreateGEP(f32, B, b.CreateAdd(b.CreateMul(k0, ldb), j));
         emitLoop(b, c64(0), kc, 1, "pb.k", [&](Value *k) {
-          Value *sp = b.CreateGEP(f32, src, b.CreateMul(k, c64(ldb)));
+          Value *sp = b.CreateGEP(f32, src, b.CreateMul(k, ldb));
           Value *d = b.CreateGEP(f32, dstP, b.CreateMul(k, c64(bl.NR)));
-          for (int v = 0; v < nvp; ++v) {
-            int lanes = std::clamp(cols - v * W, 0, W);
-            Value *x = lanes == 0 ? Constant::getNullValue(vecTy)
-                                  : loadVec(b, b.CreateConstGEP1_64(
-                                                   f32, sp, v * W),
-                                            lanes);
+          for (int v = 0; v < nv; ++v) {
+            Value *x = loadVec(b, b.CreateConstGEP1_64(f32, sp, v * W), masks[v]);
             b.CreateAlignedStore(x, b.CreateConstGEP1_64(f32, d, v * W),
                                  Align(4));
           }
         });
         return;
       }
-      // B^T: column j of op(B) is row j of B, contiguous along K; gather
-      // one element from each of the NR rows per k.
-      std::vector<Value *> src(cols);
-      for (int c = 0; c < cols; ++c)
+      // B^T: column j of op(B) is row j of B, contiguous along K.
+      if (cols) {
+        // The edge: zeros, then the columns there are one at a time.
+        b.CreateMemSet(dstP, b.getInt8(0), b.CreateMul(kc, c64(bl.NR * 4)),
+                       MaybeAlign(4));
+        emitLoop(b, c64(0), cols, 1, "pb.c", [&](Value *c) {
+          Value *src = b.CreateGEP(
+              f32, B, b.CreateAdd(b.CreateMul(b.CreateAdd(j, c), ldb), k0));
+          emitLoop(b, c64(0), kc, 1, "pb.ck", [&](Value *k) {
+            Value *x = b.CreateAlignedLoad(f32, b.CreateGEP(f32, src, k),
+                                           Align(4));
+            b.CreateAlignedStore(
+                x,
+                b.CreateGEP(f32, dstP, b.CreateAdd(b.CreateMul(k, c64(bl.NR)), c)),
+                Align(4));
+          });
+        });
+        return;
+      }
+      // A full panel: gather one element from each of the NR rows per k.
+      std::vector<Value *> src(bl.NR);
+      for (int64_t c = 0; c < bl.NR; ++c)
         src[c] = b.CreateGEP(
-            f32, B,
-            b.CreateAdd(b.CreateMul(b.CreateAdd(j, c64(c)), c64(ldb)), k0));
+            f32, B, b.CreateAdd(b.CreateMul(b.CreateAdd(j, c64(c)), ldb), k0));
       emitLoop(b, c64(0), kc, 1, "pb.k", [&](Value *k) {
         Value *d = b.CreateGEP(f32, dstP, b.CreateMul(k, c64(bl.NR)));
-        for (int v = 0; v < nvp; ++v) {
+        for (int v = 0; v < nv; ++v) {
           Value *x = Constant::getNullValue(vecTy);
-          for (int l = 0; l < W && v * W + l < cols; ++l)
+          for (int l = 0; l < W; ++l)
             x = b.CreateInsertElement(
                 x,
                 b.CreateAlignedLoad(f32, b.CreateGEP(f32, src[v * W + l], k),
@@ -504,38 +633,45 @@ struct GemmEmitter {
     };
     Value *full = b.CreateMul(b.CreateUDiv(nc, c64(bl.NR)), c64(bl.NR));
     emitLoop(b, c64(0), full, bl.NR, "pb.jr",
-             [&](Value *jr) { panel(jr, static_cast<int>(bl.NR)); });
-    if (int cols = static_cast<int>(s.N % bl.NR))
-      emitIf(b, b.CreateICmpSLT(full, nc), "pb.edge",
-             [&] { panel(full, cols); });
+             [&](Value *jr) { panel(jr, nullptr); });
+    emitIf(b, b.CreateICmpSLT(full, nc), "pb.edge",
+           [&] { panel(full, b.CreateSub(nc, full)); });
     b.CreateRetVoid();
     return f;
   }
 
   // --- Driver ----------------------------------------------------------===//
 
-  /// Work is split along M (in MR rows) or N (in NR columns), whichever has
-  /// more tiles.
-  bool splitM() const { return ceilDiv(s.M, bl.MR) >= ceilDiv(s.N, bl.NR); }
-  int64_t units() const {
-    return splitM() ? ceilDiv(s.M, bl.MR) : ceilDiv(s.N, bl.NR);
-  }
-  int64_t maxTasks() const {
-    if (!opts.parallel)
-      return 1;
-    int64_t work = s.M * s.N * s.K;
-    return std::max<int64_t>(1, std::min(units(), work / kMinTaskWork));
+  /// The context of a task: A, B, C, bias, residual, scratch, chunk (units
+  /// per task), slotted (scratch indexed by thread slot), params.
+  StructType *contextType() {
+    return StructType::get(ctx, {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy,
+                                 i64, i64, ptrTy});
   }
 
-  StructType *contextType() {
-    // A, B, C, bias, residual, scratch, chunk (units per task), slotted.
-    return StructType::get(ctx, {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy,
-                                 i64, i64});
+  /// Run-time parameters, loaded once per function.
+  struct Params {
+    Value *M, *N, *K, *lda, *ldb, *ldc, *ldr, *MC, *KC, *NC, *splitM,
+        *scratchBytes, *apFloats, *edgeLanes;
+    Value *edge[kEdgeKernelCount];
+  };
+  Params loadParams(IRBuilderBase &b, Value *p) {
+    auto at = [&](Param i) {
+      return b.CreateAlignedLoad(i64, b.CreateConstGEP1_64(i64, p, i), Align(8));
+    };
+    Params r{at(kM),      at(kN),      at(kK),           at(kLda),
+             at(kLdb),    at(kLdc),    at(kLdr),         at(kMC),
+             at(kKC),     at(kNC),     at(kSplitM),      at(kScratchBytes),
+             at(kApFloats), at(kEdgeLanes), {}};
+    // Pointers are 8 bytes, like the i64 before them.
+    for (unsigned k = 0; k < kEdgeKernelCount; ++k)
+      r.edge[k] = b.CreateAlignedLoad(
+          ptrTy, b.CreateConstGEP1_64(ptrTy, p, kParamCount + k), Align(8));
+    return r;
   }
 
   /// void body(ctx, begin, end): tasks [begin, end) of the split.
-  Function *emitBody(Function *packA, Function *packB,
-                     Function *const uk[2][2]) {
+  Function *emitBody(Function *packA, Function *packB) {
     FunctionType *ft = FunctionType::get(voidTy, {ptrTy, i64, i64}, false);
     Function *f = makeFunction(name + ".task", ft, true);
     auto ai = f->arg_begin();
@@ -549,185 +685,182 @@ struct GemmEmitter {
           *biasP = field(3, ptrTy), *resP = field(4, ptrTy),
           *scratch = field(5, ptrTy), *chunk = field(6, i64),
           *slotted = field(7, i64);
+    Params p = loadParams(b, field(8, ptrTy));
 
-    // Packing memory of this thread.
-    const int64_t bytes = scratchBytes();
-    Value *stackBuf = nullptr;
-    if (bytes <= kMaxStackScratch) {
-      AllocaInst *a = b.CreateAlloca(
-          ArrayType::get(f32, std::max<int64_t>(bytes / 4, 16)));
-      a->setAlignment(Align(64));
-      stackBuf = a;
-    }
-    Function *fn = f;
-    BasicBlock *haveScratch = BasicBlock::Create(ctx, "scratch.caller", fn);
-    BasicBlock *noScratch = BasicBlock::Create(ctx, "scratch.own", fn);
-    BasicBlock *run = BasicBlock::Create(ctx, "run", fn);
+    // Packing memory of this thread: the caller's (one slot per thread),
+    // else the stack when small enough, else tcpu_thread_scratch.
+    AllocaInst *stackBuf =
+        b.CreateAlloca(ArrayType::get(f32, kMaxStackScratch / 4));
+    stackBuf->setAlignment(Align(64));
+    BasicBlock *haveScratch = BasicBlock::Create(ctx, "scratch.caller", f);
+    BasicBlock *noScratch = BasicBlock::Create(ctx, "scratch.own", f);
+    BasicBlock *heap = BasicBlock::Create(ctx, "scratch.heap", f);
+    BasicBlock *run = BasicBlock::Create(ctx, "run", f);
     b.CreateCondBr(b.CreateICmpNE(scratch, ConstantPointerNull::get(
                                               cast<PointerType>(ptrTy))),
                    haveScratch, noScratch);
     b.SetInsertPoint(haveScratch);
-    Value *slotV = c64(0);
-    {
-      BasicBlock *ask = BasicBlock::Create(ctx, "slot.ask", fn);
-      BasicBlock *got = BasicBlock::Create(ctx, "slot.done", fn);
-      BasicBlock *from = b.GetInsertBlock();
-      b.CreateCondBr(b.CreateICmpNE(slotted, c64(0)), ask, got);
-      b.SetInsertPoint(ask);
-      Value *asked = b.CreateCall(
-          mod.getOrInsertFunction("tcpu_thread_slot",
-                                  FunctionType::get(i64, false)),
-          {});
-      b.CreateBr(got);
-      b.SetInsertPoint(got);
-      PHINode *p = b.CreatePHI(i64, 2, "slot");
-      p->addIncoming(c64(0), from);
-      p->addIncoming(asked, ask);
-      slotV = p;
-    }
-    Value *fromCaller =
-        b.CreateGEP(b.getInt8Ty(), scratch, b.CreateMul(slotV, c64(bytes)));
-    BasicBlock *haveEnd = b.GetInsertBlock();
+    Value *slot = b.CreateSelect(
+        b.CreateICmpNE(slotted, c64(0)),
+        b.CreateCall(mod.getOrInsertFunction("tcpu_thread_slot",
+                                             FunctionType::get(i64, false)),
+                     {}),
+        c64(0));
+    Value *fromCaller = b.CreateGEP(b.getInt8Ty(), scratch,
+                                    b.CreateMul(slot, p.scratchBytes));
     b.CreateBr(run);
     b.SetInsertPoint(noScratch);
-    Value *own = stackBuf;
-    if (!own)
-      own = b.CreateCall(
-          mod.getOrInsertFunction("tcpu_thread_scratch",
-                                  FunctionType::get(ptrTy, {i64}, false)),
-          {c64(bytes)});
-    BasicBlock *ownEnd = b.GetInsertBlock();
+    b.CreateCondBr(b.CreateICmpSLE(p.scratchBytes, c64(kMaxStackScratch)), run,
+                   heap);
+    b.SetInsertPoint(heap);
+    Value *own = b.CreateCall(
+        mod.getOrInsertFunction("tcpu_thread_scratch",
+                                FunctionType::get(ptrTy, {i64}, false)),
+        {p.scratchBytes});
     b.CreateBr(run);
     b.SetInsertPoint(run);
-    PHINode *base = b.CreatePHI(ptrTy, 2, "scratch");
-    base->addIncoming(fromCaller, haveEnd);
-    base->addIncoming(own, ownEnd);
+    PHINode *base = b.CreatePHI(ptrTy, 3, "scratch");
+    base->addIncoming(fromCaller, haveScratch);
+    base->addIncoming(stackBuf, noScratch);
+    base->addIncoming(own, heap);
     Value *Ap = base;
-    Value *Bp = b.CreateConstGEP1_64(f32, base, apFloats);
+    Value *Bp = b.CreateGEP(f32, base, p.apFloats);
 
-    const bool byM = splitM();
-    const int64_t unitSize = byM ? bl.MR : bl.NR;
-    const int64_t extent = byM ? s.M : s.N;
+    Value *byM = b.CreateICmpNE(p.splitM, c64(0));
+    Value *unitSize = b.CreateSelect(byM, c64(bl.MR), c64(bl.NR));
+    Value *extent = b.CreateSelect(byM, p.M, p.N);
     emitLoop(b, begin, end, 1, "task", [&](Value *t) {
-      Value *lo = b.CreateMul(b.CreateMul(t, chunk), c64(unitSize));
-      Value *hi = b.CreateBinaryIntrinsic(
-          Intrinsic::smin, b.CreateAdd(lo, b.CreateMul(chunk, c64(unitSize))),
-          c64(extent));
-      Value *m0 = byM ? lo : c64(0), *m1 = byM ? hi : c64(s.M);
-      Value *n0 = byM ? c64(0) : lo, *n1 = byM ? c64(s.N) : hi;
-      emitTile(b, A, B, C, biasP, resP, Ap, Bp, m0, m1, n0, n1, packA, packB,
-               uk);
+      Value *lo = b.CreateMul(b.CreateMul(t, chunk), unitSize);
+      Value *hi = smin(b, b.CreateAdd(lo, b.CreateMul(chunk, unitSize)), extent);
+      Value *m0 = b.CreateSelect(byM, lo, c64(0));
+      Value *m1 = b.CreateSelect(byM, hi, p.M);
+      Value *n0 = b.CreateSelect(byM, c64(0), lo);
+      Value *n1 = b.CreateSelect(byM, p.N, hi);
+      emitTile(b, p, A, B, C, biasP, resP, Ap, Bp, m0, m1, n0, n1, packA,
+               packB);
     });
     b.CreateRetVoid();
     return f;
   }
 
-  void emitTile(IRBuilderBase &b, Value *A, Value *B, Value *C, Value *biasP,
-                Value *resP, Value *Ap, Value *Bp, Value *m0, Value *m1,
-                Value *n0, Value *n1, Function *packA, Function *packB,
-                Function *const uk[2][2]) {
-    auto smin = [&](Value *x, Value *y) {
-      return b.CreateBinaryIntrinsic(Intrinsic::smin, x, y);
-    };
-    FunctionType *ukTy = uk[0][0]->getFunctionType();
-    emitLoop(b, m0, m1, bl.MC, "mc", [&](Value *mc) {
-      Value *mcLen = b.CreateSub(smin(b.CreateAdd(mc, c64(bl.MC)), m1), mc);
-      emitLoop(b, c64(0), c64(s.K), bl.KC, "pc", [&](Value *pc) {
-        Value *kcLen = smin(c64(bl.KC), b.CreateSub(c64(s.K), pc));
+  void emitTile(IRBuilderBase &b, const Params &p, Value *A, Value *B,
+                Value *C, Value *biasP, Value *resP, Value *Ap, Value *Bp,
+                Value *m0, Value *m1, Value *n0, Value *n1, Function *packA,
+                Function *packB) {
+    FunctionType *ukTy = microKernelType();
+    Value *bStride = bl.packB ? c64(bl.NR) : p.ldb;
+    emitLoop(b, m0, m1, p.MC, "mc", [&](Value *mc) {
+      Value *mcLen = b.CreateSub(smin(b, b.CreateAdd(mc, p.MC), m1), mc);
+      emitLoop(b, c64(0), p.K, p.KC, "pc", [&](Value *pc) {
+        Value *kcLen = smin(b, p.KC, b.CreateSub(p.K, pc));
         Value *first = b.CreateICmpEQ(pc, c64(0));
-        Value *last = b.CreateICmpSGE(b.CreateAdd(pc, c64(bl.KC)), c64(s.K));
-        b.CreateCall(packA, {A, Ap, mc, mcLen, pc, kcLen});
-        emitLoop(b, n0, n1, bl.NC, "nc", [&](Value *nc) {
-          Value *ncLen =
-              b.CreateSub(smin(b.CreateAdd(nc, c64(bl.NC)), n1), nc);
+        Value *last = b.CreateICmpSGE(b.CreateAdd(pc, p.KC), p.K);
+        b.CreateCall(packA, {A, Ap, mc, mcLen, pc, kcLen, p.lda});
+        emitLoop(b, n0, n1, p.NC, "nc", [&](Value *nc) {
+          Value *ncLen = b.CreateSub(smin(b, b.CreateAdd(nc, p.NC), n1), nc);
           if (bl.packB)
-            b.CreateCall(packB, {B, Bp, pc, kcLen, nc, ncLen});
-          emitLoop(b, c64(0), mcLen, bl.MR, "ir", [&](Value *ir) {
-            Value *aPanel = b.CreateGEP(f32, Ap, b.CreateMul(ir, kcLen));
-            Value *rowFull =
-                b.CreateICmpSGE(b.CreateSub(mcLen, ir), c64(bl.MR));
-            Value *row = b.CreateAdd(mc, ir);
-            Value *cRow = b.CreateGEP(f32, C, b.CreateMul(row, c64(ldc)));
-            emitLoop(b, c64(0), ncLen, bl.NR, "jr", [&](Value *jr) {
+            b.CreateCall(packB, {B, Bp, pc, kcLen, nc, ncLen, p.ldb});
+          Value *nFull = b.CreateMul(b.CreateUDiv(ncLen, c64(bl.NR)), c64(bl.NR));
+          // One row of tiles at packed row `panel`: `full` where all NR
+          // columns exist, `edge` at the N edge.
+          auto rowOfTiles = [&](Value *full, Value *edge, Value *panel) {
+            Value *aPanel = b.CreateGEP(f32, Ap, b.CreateMul(panel, kcLen));
+            Value *row = b.CreateAdd(mc, panel);
+            Value *cRow = b.CreateGEP(f32, C, b.CreateMul(row, p.ldc));
+            auto call = [&](Value *fn, Value *jr) {
               Value *col = b.CreateAdd(nc, jr);
               Value *bPanel =
-                  bl.packB
-                      ? b.CreateGEP(f32, Bp, b.CreateMul(jr, kcLen))
-                      : b.CreateGEP(f32, B,
-                                    b.CreateAdd(b.CreateMul(pc, c64(ldb)),
-                                                col));
-              Value *colFull =
-                  b.CreateICmpSGE(b.CreateSub(ncLen, jr), c64(bl.NR));
-              Value *fn = b.CreateSelect(
-                  rowFull, b.CreateSelect(colFull, uk[0][0], uk[0][1]),
-                  b.CreateSelect(colFull, uk[1][0], uk[1][1]));
+                  bl.packB ? b.CreateGEP(f32, Bp, b.CreateMul(jr, kcLen))
+                           : b.CreateGEP(f32, B,
+                                         b.CreateAdd(b.CreateMul(pc, p.ldb),
+                                                     col));
               b.CreateCall(ukTy, fn,
-                           {aPanel, bPanel, b.CreateGEP(f32, cRow, col),
-                            kcLen, row, col, first, last, biasP, resP});
-            });
+                           {aPanel, bPanel, b.CreateGEP(f32, cRow, col), kcLen,
+                            row, col, first, last, biasP, resP, p.ldc, bStride,
+                            p.ldr, p.edgeLanes});
+            };
+            emitLoop(b, c64(0), nFull, bl.NR, "jr",
+                     [&](Value *jr) { call(full, jr); });
+            emitIf(b, b.CreateICmpSLT(nFull, ncLen), "jr.edge",
+                   [&] { call(edge, nFull); });
+          };
+          Value *mFull = b.CreateMul(b.CreateUDiv(mcLen, c64(bl.MR)), c64(bl.MR));
+          emitLoop(b, c64(0), mFull, bl.MR, "ir", [&](Value *ir) {
+            rowOfTiles(p.edge[kFull], p.edge[kNEdge], ir);
+          });
+          // The last M % MR rows.
+          emitIf(b, b.CreateICmpSLT(mFull, mcLen), "ir.edge", [&] {
+            rowOfTiles(p.edge[kMEdge], p.edge[kCorner], mFull);
           });
         });
       });
     });
   }
 
-  /// The exported entry point.
-  Function *emitEntry(Function *body) {
+  /// void core(A, B, C, bias, residual, scratch, params).
+  Function *emitCore(Function *body) {
     FunctionType *ft = FunctionType::get(
-        voidTy, {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy}, false);
-    Function *f = makeFunction(name, ft, /*internal=*/false);
+        voidTy, {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy}, false);
+    Function *f = makeFunction(name, ft, /*internal=*/true);
     auto ai = f->arg_begin();
     std::vector<Value *> args;
-    for (int i = 0; i < 6; ++i)
+    for (int i = 0; i < 7; ++i)
       args.push_back(&*ai++);
     IRBuilder<> b(BasicBlock::Create(ctx, "entry", f));
     StructType *ct = contextType();
     Value *cp = b.CreateAlloca(ct);
     for (unsigned i = 0; i < 6; ++i)
       b.CreateStore(args[i], b.CreateStructGEP(ct, cp, i));
-    const int64_t n = units(), tasks = maxTasks();
-    if (tasks == 1) {
-      b.CreateStore(c64(n), b.CreateStructGEP(ct, cp, 6));
+    b.CreateStore(args[6], b.CreateStructGEP(ct, cp, 8));
+    auto param = [&](Param i) {
+      return b.CreateAlignedLoad(i64, b.CreateConstGEP1_64(i64, args[6], i),
+                                 Align(8));
+    };
+    Value *units = param(kUnits), *maxTasks = param(kMaxTasks);
+    auto direct = [&] {
+      b.CreateStore(units, b.CreateStructGEP(ct, cp, 6));
       b.CreateStore(c64(0), b.CreateStructGEP(ct, cp, 7));
       b.CreateCall(body, {cp, c64(0), c64(1)});
+    };
+    if (!key.parallel) {
+      direct();
       b.CreateRetVoid();
       return f;
     }
+    BasicBlock *one = BasicBlock::Create(ctx, "one", f);
+    BasicBlock *many = BasicBlock::Create(ctx, "many", f);
+    BasicBlock *done = BasicBlock::Create(ctx, "done", f);
+    b.CreateCondBr(b.CreateICmpSLE(maxTasks, c64(1)), one, many);
+    b.SetInsertPoint(one);
+    direct();
+    b.CreateBr(done);
+    b.SetInsertPoint(many);
     Value *threads = b.CreateCall(
         mod.getOrInsertFunction("tcpu_num_threads",
                                 FunctionType::get(i64, false)),
         {});
-    Value *t = b.CreateBinaryIntrinsic(
-        Intrinsic::smax, c64(1),
-        b.CreateBinaryIntrinsic(Intrinsic::smin, threads, c64(tasks)));
-    // chunk = ceil(n / t); tasks = ceil(n / chunk).
-    Value *chunk = b.CreateUDiv(b.CreateAdd(c64(n - 1), t), t);
-    Value *count = b.CreateUDiv(b.CreateAdd(c64(n - 1), chunk), chunk);
+    Value *t = b.CreateBinaryIntrinsic(Intrinsic::smax, c64(1),
+                                       smin(b, threads, maxTasks));
+    // chunk = ceil(units / t); tasks = ceil(units / chunk).
+    Value *chunk = b.CreateUDiv(b.CreateAdd(b.CreateSub(units, c64(1)), t), t);
+    Value *count =
+        b.CreateUDiv(b.CreateAdd(b.CreateSub(units, c64(1)), chunk), chunk);
     b.CreateStore(chunk, b.CreateStructGEP(ct, cp, 6));
     b.CreateStore(c64(1), b.CreateStructGEP(ct, cp, 7));
-    FunctionType *pfTy =
-        FunctionType::get(voidTy, {i64, ptrTy, ptrTy}, false);
+    FunctionType *pfTy = FunctionType::get(voidTy, {i64, ptrTy, ptrTy}, false);
     b.CreateCall(mod.getOrInsertFunction("tcpu_parallel_for", pfTy),
                  {count, body, cp});
+    b.CreateBr(done);
+    b.SetInsertPoint(done);
     b.CreateRetVoid();
     return f;
   }
 
   Function *emit() {
-    const int mEdge = static_cast<int>(s.M % bl.MR);
-    const int nEdge = static_cast<int>(s.N % bl.NR);
-    const int MR = static_cast<int>(bl.MR), NR = static_cast<int>(bl.NR);
-    Function *uk[2][2];
-    uk[0][0] = emitMicroKernel(MR, NR);
-    uk[0][1] = nEdge ? emitMicroKernel(MR, nEdge) : uk[0][0];
-    uk[1][0] = mEdge ? emitMicroKernel(mEdge, NR) : uk[0][0];
-    uk[1][1] = mEdge && nEdge ? emitMicroKernel(mEdge, nEdge)
-               : mEdge        ? uk[1][0]
-                              : uk[0][1];
     Function *packA = emitPackA();
     Function *packB = bl.packB ? emitPackB() : nullptr;
-    Function *body = emitBody(packA, packB, uk);
-    return emitEntry(body);
+    Function *body = emitBody(packA, packB);
+    return emitCore(body);
   }
 };
 
@@ -848,11 +981,107 @@ absl::StatusOr<GemmKernel> emitGemmFunction(llvm::Module &module,
     return absl::InvalidArgumentError(
         "gemm: B can only be read in place without transB");
 
-  GemmEmitter em(module, target, shape, epilogue, bl, options, name);
+  // The driver and micro-kernels: shared by the call sites of the module
+  // with the same keys.
+  CoreKey key;
+  key.bl = bl;
+  key.transA = s.transA;
+  key.transB = s.transB;
+  key.alpha = s.alpha;
+  key.beta = s.beta;
+  key.e = epilogue;
+  key.parallel = options.parallel;
+  key.singleK = s.K <= bl.KC;
+  const std::string coreName = key.driverName();
+  std::string kernels = key.kernelPrefix();
+  if (epilogue.custom && epilogue.customKey.empty())
+    kernels = name; // unknown code: never shared
+  GemmEmitter em(module, target, key, coreName, kernels);
+  llvm::Function *core = module.getFunction(coreName);
+  if (!core)
+    core = em.emit();
+  // The micro-kernels of this shape's edge tiles.
+  const int mEdge = static_cast<int>(s.M % bl.MR);
+  const int64_t nEdgeCols = s.N % bl.NR;
+  const int nvv = static_cast<int>(ceilDiv(nEdgeCols, W));
+  const int nv = static_cast<int>(bl.NR / W);
+  const int mr = static_cast<int>(bl.MR);
+  const bool fullRows = s.M >= bl.MR, fullCols = s.N >= bl.NR;
+  llvm::Function *edges[kEdgeKernelCount] = {
+      fullRows && fullCols ? em.microKernel(mr, nv, false) : nullptr,
+      fullRows && nEdgeCols ? em.microKernel(mr, nvv, true) : nullptr,
+      mEdge && fullCols ? em.microKernel(mEdge, nv, false) : nullptr,
+      nEdgeCols && mEdge ? em.microKernel(mEdge, nvv, true) : nullptr};
+
+  // This call site's parameters.
+  const int64_t lda = s.lda ? s.lda : (s.transA ? s.M : s.K);
+  const int64_t ldb = s.ldb ? s.ldb : (s.transB ? s.K : s.N);
+  const int64_t ldc = s.ldc ? s.ldc : s.N;
+  const int64_t ldr = epilogue.ldr ? epilogue.ldr : s.N;
+  // Packed A: MC rows (rounded to MR) x KC; packed B: KC x NC (NC is a
+  // multiple of NR). Both start 64-byte aligned.
+  const int64_t apFloats =
+      roundUp(std::min(bl.MC, roundUp(s.M, bl.MR)) * std::min(bl.KC, s.K), 16);
+  const int64_t bpFloats =
+      bl.packB
+          ? roundUp(std::min(bl.KC, s.K) * std::min(bl.NC, roundUp(s.N, bl.NR)),
+                    16)
+          : 0;
+  const bool splitM = ceilDiv(s.M, bl.MR) >= ceilDiv(s.N, bl.NR);
+  const int64_t units = splitM ? ceilDiv(s.M, bl.MR) : ceilDiv(s.N, bl.NR);
+  const int64_t maxTasks =
+      options.parallel
+          ? std::max<int64_t>(1, std::min(units, s.M * s.N * s.K / kMinTaskWork))
+          : 1;
+  std::vector<uint64_t> params(kParamCount);
+  params[kM] = s.M;
+  params[kN] = s.N;
+  params[kK] = s.K;
+  params[kLda] = lda;
+  params[kLdb] = ldb;
+  params[kLdc] = ldc;
+  params[kLdr] = ldr;
+  params[kMC] = bl.MC;
+  params[kKC] = bl.KC;
+  params[kNC] = bl.NC;
+  params[kMaxTasks] = maxTasks;
+  params[kSplitM] = splitM;
+  params[kUnits] = units;
+  params[kScratchBytes] = (apFloats + bpFloats) * 4;
+  params[kApFloats] = apFloats;
+  params[kEdgeLanes] = nEdgeCols ? nEdgeCols - (nvv - 1) * W : W;
+  llvm::LLVMContext &c = module.getContext();
+  llvm::Type *ptrTy = llvm::PointerType::get(c, 0);
+  std::vector<llvm::Constant *> fields = {
+      llvm::ConstantDataArray::get(c, params)};
+  for (llvm::Function *edge : edges)
+    fields.push_back(edge ? static_cast<llvm::Constant *>(edge)
+                          : llvm::ConstantPointerNull::get(
+                                llvm::cast<llvm::PointerType>(ptrTy)));
+  llvm::Constant *init = llvm::ConstantStruct::getAnon(fields);
+  auto *table = new llvm::GlobalVariable(module, init->getType(), true,
+                                         llvm::GlobalValue::PrivateLinkage,
+                                         init, name + ".params");
+  table->setAlignment(llvm::Align(8));
+
+  // The entry point: void name(A, B, C, bias, residual, scratch).
+  auto *ft = llvm::FunctionType::get(llvm::Type::getVoidTy(c),
+                                     std::vector<llvm::Type *>(6, ptrTy), false);
+  llvm::Function *f = llvm::Function::Create(
+      ft, llvm::GlobalValue::ExternalLinkage, name, module);
+  f->addFnAttrs(llvm::AttrBuilder(c, core->getAttributes().getFnAttrs()));
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(c, "entry", f));
+  std::vector<llvm::Value *> args;
+  for (llvm::Argument &a : f->args())
+    args.push_back(&a);
+  args.push_back(table);
+  b.CreateCall(core, args);
+  b.CreateRetVoid();
+
   GemmKernel k;
-  k.function = em.emit();
+  k.function = f;
   k.blocking = bl;
-  k.scratchBytesPerThread = em.scratchBytes();
+  k.scratchBytesPerThread = (apFloats + bpFloats) * 4;
   return k;
 }
 

@@ -1,6 +1,6 @@
 //===- Gemm.h - fp32 GEMM generated as LLVM IR ------------------*- C++ -*-===//
 //
-// Emits one function computing, for a shape fixed at compile time,
+// Emits one function computing, for a shape known at compile time,
 //
 //   C = epilogue(alpha * op(A) * op(B) + beta * C)
 //
@@ -8,10 +8,12 @@
 // the BLIS scheme: A and B are copied into packed panels, a register-blocked
 // micro-kernel (MR x NR accumulators, NR a multiple of the target's vector
 // width) updates C, and the loops around it block K, N and M for the L1, L2
-// and L3 caches of the target. Tiles at the M and N edges use micro-kernels
-// specialized for the (static) remainder sizes; K is blocked with a runtime
-// trip count. Work is split over threads through tcpu_parallel_for of the
-// runtime's C ABI (runtime/CAbi.h).
+// and L3 caches of the target (blocks chosen per shape). The function is a
+// small wrapper passing the shape's sizes and blocks to a core that takes
+// them at run time: call sites of one module whose code would be the same
+// (micro-tile, transposes, alpha, beta, epilogue) share one core, which is
+// where the compile time goes. Work is split over threads through
+// tcpu_parallel_for of the runtime's C ABI (runtime/CAbi.h).
 //
 // The header only forward-declares LLVM types, so tests can include it.
 //
@@ -67,12 +69,23 @@ struct GemmEpilogue {
   bool residual = false;
   bool residualAfterActivation = false;
   int64_t ldr = 0; // residual leading dimension (0 = N)
-  /// A hook for the fusion pass: elementwise IR on one vector `v` of C
-  /// (<W x float>), the row index `row` and the first column `col` (both
-  /// i64); returns the new vector. Lanes past N hold values never stored.
+  /// A hook for fused epilogues (codegen/lower/Fused.cpp): elementwise IR
+  /// on one vector `v` of C (<W x float>), the row index `row` and the
+  /// first column `col` (both i64); returns the new vector. `mask` is null
+  /// when every lane is stored, else the <W x i1> lanes that are (at the N
+  /// edge; a run-time value): the others hold values never stored, and a
+  /// hook must not read memory for them. `residualArg` is the call's
+  /// `residual` argument: when `residual` is off the kernel does not read
+  /// it, so a hook may take its own data through it (a table of operand
+  /// pointers).
   std::function<llvm::Value *(llvm::IRBuilderBase &, llvm::Value *v,
-                              llvm::Value *row, llvm::Value *col)>
+                              llvm::Value *row, llvm::Value *col,
+                              llvm::Value *mask, llvm::Value *residualArg)>
       custom;
+  /// Names the code `custom` emits: GEMMs whose custom epilogues have the
+  /// same non-empty key share their core (the hook then runs once, for the
+  /// first). Empty: this call site's core is its own.
+  std::string customKey;
 
   bool any() const {
     return bias != Bias::None || activation != Activation::None || residual ||

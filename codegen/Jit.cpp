@@ -1,14 +1,14 @@
 //===- Jit.cpp - A thin wrapper over LLVM's ORC LLJIT ----------------------===//
 #include "codegen/Jit.h"
 
+#include "codegen/TargetMachine.h"
+#include "runtime/CAbi.h"
+
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/Module.h"
-#include "llvm/IR/Verifier.h"
-#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
-#include "llvm/Support/raw_ostream.h"
-#include "llvm/TargetParser/Host.h"
 
 namespace tcpu {
 
@@ -30,43 +30,25 @@ void initializeNativeLLVM() {
   (void)done;
 }
 
-namespace {
-
-/// "+a,+b,-c": for the host, every feature LLVM detects, enabled or not (a
-/// CPU name alone could imply features the OS has disabled, e.g. AVX-512
-/// state); otherwise the target's enabled features.
-std::string featureString(const TargetDescription &target) {
-  std::string s;
-  auto add = [&](const std::string &f, bool on) {
-    s += (s.empty() ? "" : ",") + std::string(on ? "+" : "-") + f;
+std::vector<std::pair<std::string, void *>> runtimeCAbiSymbols() {
+  return {
+      {"tcpu_parallel_for", reinterpret_cast<void *>(&tcpu_parallel_for)},
+      {"tcpu_num_threads", reinterpret_cast<void *>(&tcpu_num_threads)},
+      {"tcpu_thread_slot", reinterpret_cast<void *>(&tcpu_thread_slot)},
+      {"tcpu_thread_scratch", reinterpret_cast<void *>(&tcpu_thread_scratch)},
   };
-  if (target.triple == llvm::sys::getProcessTriple() &&
-      target.cpu == llvm::sys::getHostCPUName()) {
-    for (const auto &f : llvm::sys::getHostCPUFeatures())
-      add(f.first().str(), f.second);
-    return s;
-  }
-  for (const std::string &f : target.features)
-    add(f, true);
-  return s;
 }
-
-} // namespace
 
 absl::StatusOr<std::unique_ptr<Jit>> Jit::create(const TargetDescription &target,
                                                  int optLevel) {
   initializeNativeLLVM();
-  llvm::Triple host(llvm::sys::getProcessTriple());
+  if (absl::Status s = checkRunsOnHost(target); !s.ok())
+    return s;
   llvm::Triple triple(target.triple);
-  if (triple.getArch() != host.getArch() || triple.getOS() != host.getOS())
-    return absl::UnimplementedError(
-        "the JIT runs code for this machine (" + host.str() +
-        ") only; target '" + target.triple +
-        "' needs ahead-of-time object emission, which is not implemented yet");
 
   std::unique_ptr<Jit> jit(new Jit());
   jit->target_ = target;
-  jit->featureString_ = featureString(target);
+  jit->featureString_ = targetFeatureString(target);
   jit->optLevel_ = optLevel >= 3 ? 3 : 2;
 
   llvm::orc::JITTargetMachineBuilder jtmb(triple);
@@ -109,50 +91,28 @@ absl::Status Jit::defineSymbols(
 }
 
 void Jit::configureModule(llvm::Module &m) {
-  m.setTargetTriple(target_.triple);
-  m.setDataLayout(jit_->getDataLayout());
-  for (llvm::Function &f : m) {
-    if (f.isDeclaration())
-      continue;
-    f.addFnAttr("target-cpu", target_.cpu);
-    if (!featureString_.empty())
-      f.addFnAttr("target-features", featureString_);
-  }
+  tcpu::configureModule(m, target_, jit_->getDataLayout());
 }
 
-void Jit::optimize(llvm::Module &m) {
-  llvm::LoopAnalysisManager lam;
-  llvm::FunctionAnalysisManager fam;
-  llvm::CGSCCAnalysisManager cgam;
-  llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder pb(tm_.get());
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(
-      optLevel_ >= 3 ? llvm::OptimizationLevel::O3 : llvm::OptimizationLevel::O2);
-  mpm.run(m, mam);
-}
+void Jit::optimize(llvm::Module &m) { optimizeModule(m, *tm_, optLevel_); }
 
 absl::Status Jit::addModule(llvm::orc::ThreadSafeModule module) {
   absl::Status status;
   module.withModuleDo([&](llvm::Module &m) {
     configureModule(m);
-    std::string problems;
-    llvm::raw_string_ostream os(problems);
-    if (llvm::verifyModule(m, &os)) {
-      status = absl::InternalError("generated LLVM IR is invalid: " +
-                                   os.str());
-      return;
-    }
-    optimize(m);
+    status = verifyGeneratedModule(m);
+    if (status.ok())
+      optimize(m);
   });
   if (!status.ok())
     return status;
   return toStatus(jit_->addIRModule(std::move(module)),
                   "cannot add the module to the JIT");
+}
+
+absl::Status Jit::addObject(const std::string &bytes, const std::string &name) {
+  return toStatus(jit_->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(bytes, name)),
+                  "cannot add the object '" + name + "' to the JIT");
 }
 
 absl::StatusOr<void *> Jit::lookup(const std::string &name) {

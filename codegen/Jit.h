@@ -35,10 +35,14 @@ absl::Status toStatus(llvm::Error err, const std::string &context = "");
 /// Initializes the native target, its asm printer and parser (idempotent).
 void initializeNativeLLVM();
 
+/// The runtime's C ABI (runtime/CAbi.h), name -> address, for
+/// Jit::defineSymbols: what generated kernels call.
+std::vector<std::pair<std::string, void *>> runtimeCAbiSymbols();
+
 class Jit {
 public:
-  /// A JIT for `target`, which must be the host's architecture: generated
-  /// code runs in this process. optLevel is 2 or 3.
+  /// A JIT for `target`, which must run on this machine (checkRunsOnHost:
+  /// generated code runs in this process). optLevel is 2 or 3.
   static absl::StatusOr<std::unique_ptr<Jit>>
   create(const TargetDescription &target, int optLevel = 2);
 
@@ -56,6 +60,10 @@ public:
   /// "target-features" to every function definition, verifies the module,
   /// runs the optimization pipeline and adds it to the JIT.
   absl::Status addModule(llvm::orc::ThreadSafeModule module);
+
+  /// Adds a relocatable object file for this target (e.g. one from the
+  /// ahead-of-time emitter, codegen/Aot.h); `name` names it in errors.
+  absl::Status addObject(const std::string &bytes, const std::string &name);
 
   /// The address of a symbol of an added module.
   absl::StatusOr<void *> lookup(const std::string &name);

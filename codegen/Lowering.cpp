@@ -1,5 +1,6 @@
 //===- Lowering.cpp - Lowering ops to LLVM IR: context and dispatch -------===//
 #include "codegen/Lowering.h"
+#include "codegen/TestingHooks.h"
 
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/DerivedTypes.h"
@@ -7,6 +8,7 @@
 #include "llvm/IR/MDBuilder.h"
 
 #include <array>
+#include <atomic>
 
 namespace tcpu {
 
@@ -21,6 +23,7 @@ LoweringContext::LoweringContext(llvm::Module &module,
                                      name, module);
   function_->addFnAttr(llvm::Attribute::NoUnwind);
   function_->getArg(0)->setName("buffers");
+  buffers_ = function_->getArg(0);
   entry_ = llvm::BasicBlock::Create(c, "entry", function_);
   builder_.SetInsertPoint(entry_);
 }
@@ -33,7 +36,7 @@ llvm::Value *LoweringContext::bufferPtr(size_t slot) {
   // Loaded where first asked for; kernels ask before their loops, and LICM
   // would hoist it anyway.
   llvm::Value *addr = builder_.CreateConstInBoundsGEP1_64(
-      builder_.getPtrTy(), function_->getArg(0), slot);
+      builder_.getPtrTy(), buffers_, slot);
   auto *load = builder_.CreateLoad(builder_.getPtrTy(), addr,
                                    "buf" + std::to_string(slot));
   load->setMetadata(llvm::LLVMContext::MD_nonnull,
@@ -173,8 +176,28 @@ const char *describeKernelError(int32_t code) {
     return "an index is out of range";
   case KernelError::DivisionByZero:
     return "integer division by zero";
+  case KernelError::ZeroToNegativePower:
+    return "integer pow: zero raised to a negative power";
   }
   return "the kernel failed with an unknown code";
+}
+
+namespace {
+/// The op kind testing::ForceInterpreterFallback sends to the interpreter,
+/// or -1.
+std::atomic<int> forcedFallback{-1};
+
+absl::Status forcedUnimplemented(const Op &op, LoweringContext &) {
+  return absl::UnimplementedError("'" + std::string(op.mnemonic()) +
+                                  "' is sent to the interpreter by a test");
+}
+} // namespace
+
+testing::ForceInterpreterFallback::ForceInterpreterFallback(OpKind kind) {
+  forcedFallback = static_cast<int>(kind);
+}
+testing::ForceInterpreterFallback::~ForceInterpreterFallback() {
+  forcedFallback = -1;
 }
 
 LowerFn loweringFor(OpKind kind) {
@@ -182,6 +205,8 @@ LowerFn loweringFor(OpKind kind) {
 #define OP(Kind, ...) &lower##Kind,
 #include "ir/Ops.def"
   };
+  if (forcedFallback.load(std::memory_order_relaxed) == static_cast<int>(kind))
+    return &forcedUnimplemented;
   return table[static_cast<size_t>(kind)];
 }
 

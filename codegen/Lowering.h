@@ -37,6 +37,7 @@ enum class KernelError : int32_t {
   None = 0,
   IndexOutOfRange = 1,
   DivisionByZero = 2,
+  ZeroToNegativePower = 3, // integer pow
 };
 /// A sentence for `code` ("an index is out of range").
 const char *describeKernelError(int32_t code);
@@ -64,8 +65,8 @@ public:
   llvm::Value *resultPtr(size_t j);
 
   /// The LLVM type holding one element of `t` in memory and in registers
-  /// (bool is i8 holding 0 or 1), or nullopt for dtypes kernels do not
-  /// handle yet (f16, bf16).
+  /// (bool is i8 holding 0 or 1), or nullopt for f16 and bf16, which kernels
+  /// widen to f32 (lower/LowPrecision.h).
   std::optional<llvm::Type *> scalarType(DType t);
   /// <lanes x scalarType(t)>.
   llvm::Type *vectorOf(llvm::Type *scalar, int lanes);
@@ -76,6 +77,26 @@ public:
   void emitLoop(int64_t begin, int64_t end, int64_t step,
                 const std::function<void(llvm::Value *iv)> &body,
                 const std::string &name = "i");
+  /// The same with i64 bounds computed at run time (the range may be empty),
+  /// marked for LLVM neither to vectorize nor to unroll: for bodies of
+  /// explicit vector code or calls.
+  void emitLoop(llvm::Value *begin, llvm::Value *end, int64_t step,
+                const std::function<void(llvm::Value *iv)> &body,
+                const std::string &name = "i");
+
+  /// Splits [0, n) into contiguous ranges of at least `grain` indices run
+  /// on the model's threads (tcpu_parallel_for of runtime/CAbi.h; at most
+  /// 4 ranges per thread, for balance) and emits body(begin, end) for one
+  /// range. When n <= grain, body(0, n) is emitted inline instead. Otherwise
+  /// it is emitted into an outlined function `<kernel>.par(ptr context,
+  /// i64 first, i64 last)`: while `body` runs, b(), function(), emitLoop,
+  /// operandPtr and resultPtr work there, and the values of `captured` (of
+  /// the kernel) are replaced by their copies passed through the context;
+  /// they are restored afterwards. Any other value of the kernel must not be
+  /// used in `body`, nor failIf (the verifier rejects both). Loops nest.
+  void emitParallelFor(
+      int64_t n, int64_t grain, std::vector<llvm::Value *> &captured,
+      const std::function<void(llvm::Value *begin, llvm::Value *end)> &body);
 
   /// Load/store of `type` (scalar or vector) at element `index` of `base`,
   /// whose elements have type `elem`; alignment of one element.
@@ -101,6 +122,9 @@ public:
 private:
   llvm::Value *bufferPtr(size_t slot);
   llvm::Module &module_;
+  /// The buffers array: the kernel's argument, or in a parallel body its
+  /// copy loaded from the context.
+  llvm::Value *buffers_ = nullptr;
   const TargetDescription &target_;
   const Op &op_;
   llvm::Function *function_ = nullptr;

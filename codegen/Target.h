@@ -34,9 +34,21 @@ struct TargetDescription {
 /// The host machine, as LLVM sees it.
 TargetDescription hostTarget();
 
-/// A target from a triple and CPU ("" = generic); an error names a triple
-/// LLVM does not know.
+/// A target from a triple and CPU ("" = generic, "native" = the host's):
+/// its features are every feature LLVM's CPU model implies (haswell: avx2,
+/// fma, so 8 f32 lanes). An error names a triple or CPU LLVM does not know.
 absl::StatusOr<TargetDescription> makeTarget(const std::string &triple,
                                              const std::string &cpu);
+
+/// The target of compile options: the host when both are empty, else
+/// makeTarget(triple, cpu) with the host's triple when `triple` is empty.
+absl::StatusOr<TargetDescription> selectTarget(const std::string &triple,
+                                               const std::string &cpu);
+
+/// Ok when code for `target` can run in this process: the host's
+/// architecture and OS, and no instruction-set feature the host lacks (a
+/// newer CPU's code would die on an illegal instruction). The error says
+/// which, and that other targets need ahead-of-time emission.
+absl::Status checkRunsOnHost(const TargetDescription &target);
 
 } // namespace tcpu

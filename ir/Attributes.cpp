@@ -1,7 +1,9 @@
 //===- Attributes.cpp - Typed op attributes -------------------------------===//
 #include "ir/Attributes.h"
 
+#include "ir/Graph.h"
 #include "ir/Lexer.h"
+#include "ir/Printer.h"
 
 #include <charconv>
 #include <cmath>
@@ -20,8 +22,16 @@ std::string_view attrKindName(AttrKind k) {
     return "ints";
   case AttrKind::DType:
     return "dtype";
+  case AttrKind::Graph:
+    return "graph";
   }
   return "?";
+}
+
+bool operator==(const GraphAttr &a, const GraphAttr &b) {
+  if (a.graph == b.graph)
+    return true;
+  return a.graph && b.graph && printBody(*a.graph) == printBody(*b.graph);
 }
 
 AttrKind attrKindOf(const AttrValue &v) {
@@ -64,6 +74,10 @@ std::string attrValueToString(const AttrValue &v) {
   }
   case AttrKind::DType:
     return std::string(dtypeName(std::get<DType>(v)));
+  case AttrKind::Graph: {
+    const auto &g = std::get<GraphAttr>(v).graph;
+    return g ? printBody(*g) : "() {}";
+  }
   }
   return "?";
 }
@@ -96,6 +110,12 @@ std::vector<int64_t> Attributes::getInts(const std::string &name,
   return v && std::holds_alternative<std::vector<int64_t>>(*v)
              ? std::get<std::vector<int64_t>>(*v)
              : fallback;
+}
+const Graph *Attributes::getGraph(const std::string &name) const {
+  const AttrValue *v = get(name);
+  if (v && std::holds_alternative<GraphAttr>(*v))
+    return std::get<GraphAttr>(*v).graph.get();
+  return nullptr;
 }
 std::optional<DType> Attributes::getDType(const std::string &name) const {
   const AttrValue *v = get(name);

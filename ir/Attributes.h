@@ -1,8 +1,9 @@
 //===- Attributes.h - Typed op attributes -----------------------*- C++ -*-===//
 //
-// Ops carry named attributes of five kinds: int, float, string, int list and
-// dtype. Which attributes an op takes, of which kind, with which default, is
-// stated once in the op table (Ops.def) as a small spec string.
+// Ops carry named attributes of six kinds: int, float, string, int list,
+// dtype and graph (the body of `fused`). Which attributes an op takes, of
+// which kind, with which default, is stated once in the op table (Ops.def)
+// as a small spec string.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -11,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -18,11 +20,21 @@
 
 namespace tcpu {
 
-enum class AttrKind : uint8_t { Int, Float, String, Ints, DType };
+class Graph;
+
+/// A nested graph held by an attribute: the body of a `fused` op. Bodies are
+/// immutable once built, so copies of an op (Graph::clone) share one.
+struct GraphAttr {
+  std::shared_ptr<const Graph> graph;
+  /// Structural: equal when both print to the same text (CSE relies on it).
+  friend bool operator==(const GraphAttr &a, const GraphAttr &b);
+};
+
+enum class AttrKind : uint8_t { Int, Float, String, Ints, DType, Graph };
 std::string_view attrKindName(AttrKind k);
 
-using AttrValue =
-    std::variant<int64_t, double, std::string, std::vector<int64_t>, DType>;
+using AttrValue = std::variant<int64_t, double, std::string,
+                               std::vector<int64_t>, DType, GraphAttr>;
 
 AttrKind attrKindOf(const AttrValue &v);
 /// The shortest text that reads back to the same value (NaN payloads aside),
@@ -31,7 +43,9 @@ std::string floatLiteral(double d);
 std::string floatLiteral(float f);
 
 /// Text form as the parser reads it back: 3, 0.5, "tanh", [1, 2], f32.
-/// Floats print in the shortest form that reads back to the same double.
+/// Floats print in the shortest form that reads back to the same double. A
+/// graph prints as its body text, `(%a: f32[4]) { ... }` (see
+/// ir/TextFormat.md; the printer writes it after the attribute dictionary).
 std::string attrValueToString(const AttrValue &v);
 
 /// Attributes of one op, ordered by name so that printing is deterministic.
@@ -57,6 +71,8 @@ public:
   std::vector<int64_t> getInts(const std::string &name,
                                std::vector<int64_t> fallback = {}) const;
   std::optional<DType> getDType(const std::string &name) const;
+  /// The graph attribute `name`, or nullptr.
+  const Graph *getGraph(const std::string &name) const;
 
   auto begin() const { return map_.begin(); }
   auto end() const { return map_.end(); }

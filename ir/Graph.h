@@ -124,7 +124,8 @@ public:
   /// Number of uses of v among operands and outputs.
   int countUses(const Value *v) const;
 
-  /// A deep copy; constants share their buffers.
+  /// A deep copy; constants share their buffers and fused ops their bodies
+  /// (both immutable once built).
   std::unique_ptr<Graph> clone() const;
 
 private:

@@ -101,6 +101,8 @@ AttrValue parseDefault(std::string_view op, AttrKind kind,
       specBug(op, text);
     return *t;
   }
+  case AttrKind::Graph: // graphs have no default
+    break;
   }
   specBug(op, text);
 }
@@ -127,7 +129,7 @@ std::vector<AttrSpec> parseAttrSpecs(std::string_view op,
     static const std::pair<std::string_view, AttrKind> kinds[] = {
         {"int", AttrKind::Int},   {"float", AttrKind::Float},
         {"str", AttrKind::String}, {"ints", AttrKind::Ints},
-        {"dtype", AttrKind::DType}};
+        {"dtype", AttrKind::DType}, {"graph", AttrKind::Graph}};
     bool found = false;
     for (auto [name, kind] : kinds)
       if (name == kindText) {

@@ -1,8 +1,9 @@
 //===- Parser.cpp - Text form of the IR: parsing --------------------------===//
 //
 // A hand-written recursive-descent parser over the flat grammar of
-// ir/TextFormat.md. Nothing recurses deeper than a constant depth, so no
-// input can overflow the stack; every loop consumes a token, so none hangs.
+// ir/TextFormat.md. Nothing recurses deeper than a constant depth (a fused
+// body is one level of statements, and bodies do not nest), so no input can
+// overflow the stack; every loop consumes a token, so none hangs.
 //
 // Syntax errors stop the parse. Semantic errors are reported and parsing
 // goes on; an op with such an error ("poisoned") is kept out of the graph and
@@ -185,6 +186,7 @@ private:
   bool parseSignature();
   bool parseOutputs();
   bool parseStatement();
+  bool parseBody(const Location &loc, std::shared_ptr<Graph> &body, bool &ok);
   bool parseReturn();
   bool parseBlobs();
   bool parseType(std::optional<TensorType> &out);
@@ -225,6 +227,8 @@ private:
   std::vector<PendingConstant> pending_;
   std::unordered_set<std::string> inputNames_;
   int placeholderCount_ = 0;
+  /// Parsing the statements of a fused body (their own scope).
+  bool inBody_ = false;
 };
 
 std::unique_ptr<Graph> Parser::run() {
@@ -473,6 +477,33 @@ bool Parser::parseStatement() {
       return false;
     poisoned |= !attrsOk;
   }
+  // Graph attributes (fused bodies): `name(%a: TYPE, ...) { ... }`.
+  while (tok_.is(TokenKind::Identifier) && peekNext().is(TokenKind::LParen)) {
+    if (inBody_)
+      return syntaxError(tok_, "a fused body cannot hold another body");
+    std::string name(tok_.spelling);
+    Location nameLoc = locOf(tok_);
+    advance();
+    std::shared_ptr<Graph> body;
+    bool bodyOk = true;
+    if (!parseBody(nameLoc, body, bodyOk))
+      return false;
+    if (!bodyOk) {
+      // Reported already; an empty graph keeps "needs attribute" quiet.
+      poisoned = true;
+      if (!attrs.has(name))
+        attrs.set(name, GraphAttr{});
+    } else if (attrs.has(name)) {
+      error(nameLoc, "attribute '" + name + "' is given twice");
+      poisoned = true;
+    } else {
+      attrs.set(name, GraphAttr{std::move(body)});
+    }
+  }
+  if (isConstant && inBody_) {
+    error(opLoc, "a fused body holds no constants; pass them as operands");
+    poisoned = true;
+  }
 
   if (!consume(TokenKind::Colon, "':'"))
     return false;
@@ -544,6 +575,80 @@ bool Parser::parseStatement() {
       defined[i]->name = results[i].name;
     defineValue(results[i], defined[i]);
   }
+  return true;
+}
+
+bool Parser::parseBody(const Location &loc, std::shared_ptr<Graph> &body,
+                       bool &ok) {
+  // The body is a graph of its own: its own values, inputs and placeholders.
+  // The outer state is set aside and restored however the body ends.
+  std::unique_ptr<Graph> outerGraph = std::move(graph_);
+  auto outerValues = std::move(values_);
+  auto outerInputNames = std::move(inputNames_);
+  bool outerErrors = hadErrors_;
+  graph_ = std::make_unique<Graph>("body");
+  graph_->loc = loc;
+  values_.clear();
+  inputNames_.clear();
+  hadErrors_ = false;
+  inBody_ = true;
+  auto restore = [&] {
+    inBody_ = false;
+    body = std::move(graph_);
+    graph_ = std::move(outerGraph);
+    values_ = std::move(outerValues);
+    inputNames_ = std::move(outerInputNames);
+    ok = !hadErrors_;
+    hadErrors_ |= outerErrors;
+  };
+
+  bool syntaxOk = parseSignature() && consume(TokenKind::LBrace, "'{'");
+  while (syntaxOk) {
+    if (tok_.isKeyword("return")) {
+      Location returnLoc = locOf(tok_);
+      advance();
+      std::vector<NameRef> refs;
+      while (tok_.is(TokenKind::ValueName)) {
+        refs.push_back({tok_.text, locOf(tok_)});
+        advance();
+        if (!consumeIf(TokenKind::Comma))
+          break;
+      }
+      if (refs.empty()) {
+        syntaxOk = expected("a value '%name'");
+        break;
+      }
+      if (refs.size() != 1)
+        error(returnLoc, "a body returns one value, got " +
+                             std::to_string(refs.size()));
+      for (size_t i = 0; i < refs.size(); ++i) {
+        bool poisoned = false;
+        Value *v = resolve(refs[i], poisoned);
+        if (i == 0)
+          graph_->addOutput("output0",
+                            v ? v : placeholder(TensorType(DType::F32, {})));
+      }
+      syntaxOk = consume(TokenKind::RBrace, "'}'");
+      break;
+    }
+    if (tok_.is(TokenKind::RBrace)) {
+      syntaxOk = syntaxError(tok_, "missing return at the end of the body");
+      break;
+    }
+    if (!tok_.is(TokenKind::ValueName)) {
+      syntaxOk = expected("'%value = ...' or 'return'");
+      break;
+    }
+    syntaxOk = parseStatement();
+  }
+  bool bodyErrors = hadErrors_;
+  restore();
+  if (!syntaxOk)
+    return false;
+  // Report what else is wrong inside a body that had errors, as the parser
+  // does for the whole graph; the op holding it is then dropped.
+  if (bodyErrors && options_.verify)
+    verifyGraph(*body, diags_);
   return true;
 }
 

@@ -66,8 +66,10 @@ std::string hexBytes(const void *data, int64_t size) {
 
 class Printer {
 public:
-  Printer(const Graph &g, const PrintOptions &o) : graph_(g), options_(o) {}
+  Printer(const Graph &g, const PrintOptions &o, int indent = 0)
+      : graph_(g), options_(o), indent_(indent) {}
   std::string run();
+  std::string runBody();
 
 private:
   std::string nextNumber() {
@@ -95,6 +97,8 @@ private:
 
   const Graph &graph_;
   const PrintOptions &options_;
+  /// Spaces before the graph's closing brace (2 more before each op).
+  int indent_ = 0;
   std::string out_;
   std::unordered_map<const Value *, std::string> names_;
   std::unordered_set<std::string> used_;
@@ -195,7 +199,7 @@ std::string Printer::constantPayload(const Op &op) {
 }
 
 void Printer::printOp(const Op &op) {
-  out_ += "  ";
+  out_ += std::string(indent_ + 2, ' ');
   std::vector<Value *> results = op.results();
   for (size_t i = 0; i < results.size(); ++i) {
     if (i)
@@ -222,8 +226,14 @@ void Printer::printOp(const Op &op) {
   // equal graphs print equally however their attributes were written.
   Attributes attrs = op.attrs;
   (void)normalizeAttributes(op.info(), attrs);
-  std::string dict;
+  std::string dict, bodies;
   for (const auto &[key, value] : attrs) {
+    // Graphs (fused bodies) follow the dictionary: `name(%a: T) {...}`.
+    if (const auto *g = std::get_if<GraphAttr>(&value)) {
+      bodies += " " + key +
+                (g->graph ? printBody(*g->graph, indent_ + 2) : "() {}");
+      continue;
+    }
     const AttrSpec *spec = op.info().findAttr(key);
     if (spec && spec->defaultValue && *spec->defaultValue == value)
       continue;
@@ -233,6 +243,7 @@ void Printer::printOp(const Op &op) {
   }
   if (!dict.empty())
     out_ += " {" + dict + "}";
+  out_ += bodies;
 
   out_ += " : ";
   for (size_t i = 0; i < results.size(); ++i) {
@@ -302,10 +313,37 @@ std::string Printer::run() {
   return std::move(out_);
 }
 
+std::string Printer::runBody() {
+  out_ += "(";
+  for (size_t i = 0; i < graph_.inputs().size(); ++i) {
+    const Value *in = graph_.inputs()[i];
+    nameValue(in, true);
+    out_ += (i ? ", " : "") + names_[in] + ": " + in->type.str();
+  }
+  out_ += ") {\n";
+  for (const auto &op : graph_.ops())
+    printOp(*op);
+  out_ += std::string(indent_ + 2, ' ') + "return";
+  const auto &outputs = graph_.outputs();
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    out_ += i ? ", " : " ";
+    out_ += outputs[i].value ? name(outputs[i].value) : "%<null>";
+  }
+  out_ += "\n" + std::string(indent_, ' ') + "}";
+  return std::move(out_);
+}
+
 } // namespace
 
 std::string printGraph(const Graph &graph, const PrintOptions &options) {
   return Printer(graph, options).run();
+}
+
+std::string printBody(const Graph &body, int indent) {
+  // Bodies have no blobs section of their own: constants print inline.
+  PrintOptions options;
+  options.inlineConstants = true;
+  return Printer(body, options, indent).runBody();
 }
 
 } // namespace tcpu

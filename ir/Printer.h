@@ -22,4 +22,10 @@ struct PrintOptions {
 /// gives the same text again.
 std::string printGraph(const Graph &graph, const PrintOptions &options = {});
 
+/// The text of a graph attribute (a `fused` body) as it follows its name:
+/// `(%a: f32[4], ...) {`, one line per op, `return %v`, `}`. Op lines are
+/// indented by `indent` + 2 spaces, the closing brace by `indent`; values
+/// are named in their own scope; constants print inline.
+std::string printBody(const Graph &body, int indent = 0);
+
 } // namespace tcpu

@@ -42,6 +42,18 @@ bool isSignedInteger(DType t) {
   return t == DType::I8 || t == DType::I32 || t == DType::I64;
 }
 
+std::vector<int64_t> broadcastStrides(const Shape &in, const Shape &out) {
+  std::vector<int64_t> strides(out.size(), 0);
+  int64_t stride = 1;
+  size_t offset = out.size() - in.size();
+  for (size_t d = in.size(); d-- > 0;) {
+    if (in[d] != 1)
+      strides[offset + d] = stride;
+    stride *= in[d];
+  }
+  return strides;
+}
+
 std::optional<int64_t> checkedNumElements(const Shape &shape) {
   int64_t n = 1;
   for (int64_t d : shape) {

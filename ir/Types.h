@@ -43,6 +43,10 @@ using Shape = std::vector<int64_t>;
 std::optional<int64_t> checkedNumElements(const Shape &shape);
 /// "[8,64]"; "[]" for a scalar.
 std::string shapeToString(const Shape &shape);
+/// Element strides of row-major `in` broadcast to `out` (0 on broadcast
+/// dims; `in` may have fewer dims, aligned right). Precondition: `in`
+/// broadcasts to `out`.
+std::vector<int64_t> broadcastStrides(const Shape &in, const Shape &out);
 
 /// A tensor type: dtype, static shape, layout ("" is plain row-major).
 struct TensorType {

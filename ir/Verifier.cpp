@@ -48,8 +48,10 @@ std::string typeList(const std::vector<TensorType> &types) {
   return s;
 }
 
+bool verifyGraphAt(const Graph &graph, DiagnosticEngine &diags, int depth);
+
 void verifyOp(const Op &op, const std::unordered_set<const Value *> &defined,
-              DiagnosticEngine &diags) {
+              DiagnosticEngine &diags, int depth) {
   const OpInfo &info = op.info();
   const std::string mn(info.mnemonic);
   bool ok = true;
@@ -79,6 +81,22 @@ void verifyOp(const Op &op, const std::unordered_set<const Value *> &defined,
     diags.error(op.loc, problem);
     ok = false;
   }
+  // Nested graphs (fused bodies) are verified op by op with their own
+  // locations; inference then checks how the body fits the op. Bodies do
+  // not nest, so one level is all a valid graph needs (and a deeper one
+  // cannot recurse without bound).
+  for (const auto &[name, value] : attrs)
+    if (const auto *g = std::get_if<GraphAttr>(&value)) {
+      if (!g->graph) {
+        diags.error(op.loc, "attribute '" + name + "' holds no graph");
+        ok = false;
+      } else if (depth > 0) {
+        diags.error(op.loc, "'" + mn + "' cannot appear in a nested graph");
+        ok = false;
+      } else if (!verifyGraphAt(*g->graph, diags, depth + 1)) {
+        ok = false;
+      }
+    }
 
   if (static_cast<int>(op.numResults()) != info.numResults()) {
     diags.error(op.loc, "'" + mn + "' has " + std::to_string(info.numResults()) +
@@ -128,9 +146,7 @@ void verifyOp(const Op &op, const std::unordered_set<const Value *> &defined,
                             typeList(*inferred));
 }
 
-} // namespace
-
-bool verifyGraph(const Graph &graph, DiagnosticEngine &diags) {
+bool verifyGraphAt(const Graph &graph, DiagnosticEngine &diags, int depth) {
   size_t before = diags.diagnostics().size();
   std::unordered_set<const Value *> defined;
   std::unordered_set<std::string> inputNames;
@@ -142,7 +158,7 @@ bool verifyGraph(const Graph &graph, DiagnosticEngine &diags) {
     defined.insert(in);
   }
   for (const auto &op : graph.ops()) {
-    verifyOp(*op, defined, diags);
+    verifyOp(*op, defined, diags, depth);
     for (const Value *r : op->results())
       defined.insert(r);
   }
@@ -159,6 +175,12 @@ bool verifyGraph(const Graph &graph, DiagnosticEngine &diags) {
   for (size_t i = before; i < diags.diagnostics().size(); ++i)
     hasNewErrors |= diags.diagnostics()[i].severity == Severity::Error;
   return !hasNewErrors;
+}
+
+} // namespace
+
+bool verifyGraph(const Graph &graph, DiagnosticEngine &diags) {
+  return verifyGraphAt(graph, diags, 0);
 }
 
 absl::Status verify(const Graph &graph) {

@@ -1,5 +1,6 @@
 //===- Pass.cpp - Passes, the registry and pipelines -----------------------===//
 #include "passes/Pass.h"
+#include "passes/Remarks.h"
 
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
@@ -122,6 +123,7 @@ absl::StatusOr<std::vector<PipelineStep>> parsePipeline(std::string_view text) {
 
 absl::Status runPipeline(Graph &graph, const std::vector<PipelineStep> &steps,
                          const PipelineOptions &options) {
+  RemarkCollector collector(options.remarks);
   for (const PipelineStep &step : steps) {
     absl::StatusOr<bool> changed = step.pass->run(graph, step.options);
     if (!changed.ok())

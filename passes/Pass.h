@@ -20,6 +20,8 @@
 
 namespace tcpu {
 
+struct Remark;
+
 /// Options given to one pass in a pipeline, e.g. {max-elements=4096}.
 class PassOptions {
 public:
@@ -64,6 +66,9 @@ struct PipelineOptions {
   bool verifyEach = true;
   /// When set, the graph is printed here after every pass, with a header.
   std::ostream *printAfterEach = nullptr;
+  /// When set, the passes' remarks (Remarks.h: what was rewritten, what was
+  /// not and why) are appended here.
+  std::vector<Remark> *remarks = nullptr;
 };
 
 absl::Status runPipeline(Graph &graph, const std::vector<PipelineStep> &steps,

@@ -1,6 +1,7 @@
 //===- CAbi.cpp - The C ABI that generated code calls ---------------------===//
 #include "runtime/CAbi.h"
 
+#include "runtime/ArenaState.h"
 #include "runtime/Threading.h"
 
 #include <tbb/parallel_for.h>
@@ -9,22 +10,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <mutex>
 
 namespace {
 
-/// One arena per thread count, kept between calls: building a task_arena
-/// per call would cost more than a small kernel does.
-std::shared_ptr<tbb::task_arena> arenaFor(int threads) {
-  static std::mutex mu;
-  static std::shared_ptr<tbb::task_arena> arena;
-  std::lock_guard<std::mutex> lock(mu);
-  if (!arena || arena->max_concurrency() != threads) {
-    arena = std::make_shared<tbb::task_arena>(threads);
-    arena->initialize();
-  }
-  return arena;
-}
+using tcpu::detail::ArenaState;
+using tcpu::detail::currentArena;
 
 /// Set while the calling thread runs a body directly (no arena): its slot
 /// is then 0 whatever outer arena the thread belongs to.
@@ -36,6 +26,23 @@ struct ScratchBuffer {
   ~ScratchBuffer() { std::free(ptr); }
 };
 
+/// Makes `state` the current arena of this thread until destroyed.
+struct CurrentArena {
+  explicit CurrentArena(const ArenaState *state) : saved(currentArena()) {
+    currentArena() = state;
+  }
+  ~CurrentArena() { currentArena() = saved; }
+  const ArenaState *saved;
+};
+
+void callBody(void (*body)(void *, int64_t, int64_t), void *ctx, int64_t n,
+              int64_t begin, int64_t end, int threads) {
+  if (tcpu::detail::hasParallelTaskObserver())
+    tcpu::detail::notifyParallelTask(
+        {n, begin, end, tcpu_thread_slot(), threads});
+  body(ctx, begin, end);
+}
+
 } // namespace
 
 extern "C" void tcpu_parallel_for(int64_t n,
@@ -43,32 +50,49 @@ extern "C" void tcpu_parallel_for(int64_t n,
                                   void *ctx) {
   if (n <= 0)
     return;
-  int threads = tcpu::get_num_threads();
-  if (n == 1 || threads == 1) {
+  // The model's arena (ModelArena::Scope), else the process-wide one.
+  const ArenaState *state = currentArena();
+  std::shared_ptr<const ArenaState> fallback;
+  if (!state) {
+    fallback = tcpu::detail::defaultArena(tcpu::get_num_threads());
+    state = fallback.get();
+  }
+  if (n == 1 || state->threads == 1) {
     bool saved = runningDirectly;
     runningDirectly = true;
-    body(ctx, 0, n);
+    callBody(body, ctx, n, 0, n, state->threads);
     runningDirectly = saved;
     return;
   }
-  std::shared_ptr<tbb::task_arena> arena = arenaFor(threads);
   bool saved = runningDirectly;
   runningDirectly = false;
-  arena->execute([&] {
-    // Grain 1 with a simple partitioner: the caller already sized the
-    // indices as tasks worth a thread each.
-    tbb::parallel_for(
-        tbb::blocked_range<int64_t>(0, n, 1),
-        [&](const tbb::blocked_range<int64_t> &r) {
-          for (int64_t i = r.begin(); i != r.end(); ++i)
-            body(ctx, i, i + 1);
-        },
-        tbb::simple_partitioner());
+  state->arena.execute([&] {
+    // Isolated: while this thread waits for the loop, it runs only the
+    // loop's own tasks. A task of another run of the same model (sharing
+    // the arena) could otherwise run here and take this thread's
+    // tcpu_thread_scratch, which the caller's kernel may be using.
+    tbb::this_task_arena::isolate([&] {
+      // Grain 1 with a simple partitioner: the caller already sized the
+      // indices as tasks worth a thread each.
+      tbb::parallel_for(
+          tbb::blocked_range<int64_t>(0, n, 1),
+          [&](const tbb::blocked_range<int64_t> &r) {
+            // Loops nested in the body (on a worker too) stay in this arena.
+            CurrentArena current(state);
+            for (int64_t i = r.begin(); i != r.end(); ++i)
+              callBody(body, ctx, n, i, i + 1, state->threads);
+          },
+          tbb::simple_partitioner());
+    });
   });
   runningDirectly = saved;
 }
 
-extern "C" int64_t tcpu_num_threads(void) { return tcpu::get_num_threads(); }
+extern "C" int64_t tcpu_num_threads(void) {
+  if (const ArenaState *state = currentArena())
+    return state->threads;
+  return tcpu::get_num_threads();
+}
 
 extern "C" int64_t tcpu_thread_slot(void) {
   if (runningDirectly)

@@ -1,32 +1,47 @@
 //===- Conv.cpp - Lowering of conv2d and the pools ---------------------------===//
 //
-// conv2d (f32, NCHW): one GEMM per (batch, group) from emitGemmFunction
+// conv2d (NCHW): one GEMM per (batch, group) from emitGemmFunction
 // (codegen/Gemm.h),
 //   out[Cout/g, OH*OW] = W[Cout/g, Cin/g*KH*KW] x col[Cin/g*KH*KW, OH*OW],
 // with the bias as a per-row epilogue. col is an im2col copy of the input
 // group built in tcpu_thread_scratch memory (window positions in the padding
-// are 0); a 1x1, stride-1, unpadded conv uses the input itself as col. The
-// scratch buffer also holds the GEMM's packing memory, so the GEMM never asks
-// tcpu_thread_scratch itself (which would hand back the im2col buffer).
-// Convs of one GEMM shape share one GEMM function. Depthwise convs (groups
-// == Cin, Cout = Cin * multiplier) are a direct kernel instead: the windowed
-// scheme of the pools below with a multiply-add by the (splatted) weights.
+// are 0), its rows split over threads; the loops take the valid output
+// range of each kernel position from small tables at run time, so the code
+// does not grow with the kernel. A 1x1, stride-1, unpadded conv uses the
+// input itself as col. The scratch buffer also holds the GEMM's packing
+// memory, so the GEMM never asks tcpu_thread_scratch itself (which would
+// hand back the im2col buffer). Convs of one GEMM shape share one GEMM
+// entry point (and shapes share its core, Gemm.cpp). Depthwise convs
+// (groups == Cin, Cout = Cin * multiplier) are a direct kernel instead: the
+// windowed scheme of the pools below with a multiply-add by the (splatted)
+// weights. f16/bf16 run the same kernels on f32: im2col and the depthwise
+// planes widen (exactly), weights and bias are widened once into scratch,
+// and each GEMM result is rounded into the output (within an ulp of the
+// reference's one rounding of a double sum). Integer convs (the reference
+// wraps 64-bit sums and saturates the result) and empty inputs are a direct
+// loop nest (rare: no fast path).
 //
-// max_pool2d / avg_pool2d (f32): each input plane is copied into a padded
-// plane (scratch memory, filled once with -inf for max and 0 for avg) that
-// covers every window position, so windows need no bounds checks; outputs
-// are computed a vector of the output width at a time (strided windows load
-// stride*W contiguous floats and pick every stride-th lane), with a scalar
-// remainder. Max keeps the reference's order and NaN rule (a NaN wins and
-// stays); avg divides the f32 window sum by the reference's count, which is
-// separable: count(oh, ow) = countH[oh] * countW[ow].
+// max_pool2d (float and integer dtypes) / avg_pool2d (float dtypes): each
+// input plane is copied into a padded plane (scratch memory, filled once
+// per task with the lowest value for max and 0 for avg) that covers every
+// window position, so windows need no bounds checks; planes are split over
+// threads. Outputs are computed a vector of the output width at a time
+// (strided windows load stride*W contiguous elements and pick every
+// stride-th lane), with a scalar remainder. Max keeps the reference's order
+// and NaN rule (a NaN wins and stays); integers compare in their own type.
+// avg divides the window sum (f32; double for f16/bf16, then one rounding)
+// by the reference's count, which is separable: count(oh, ow) = countH[oh]
+// * countW[ow]. f16/bf16 planes are widened to f32 (exact).
 //
-// global_avg_pool (f32): a vector sum per plane, reduced, plus a scalar
+// global_avg_pool (float dtypes): planes split over threads, a vector sum
+// per plane (f32, or double for f16/bf16), reduced, plus a scalar
 // remainder, divided by the plane size (an empty plane gives NaN).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Gemm.h"
 #include "codegen/Lowering.h"
+#include "codegen/lower/Epilogue.h"
+#include "codegen/lower/LowPrecision.h"
 
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/GlobalVariable.h"
@@ -42,13 +57,6 @@
 namespace tcpu {
 
 namespace {
-
-bool allF32(const Op &op) {
-  for (const tcpu::Value *v : op.operands)
-    if (v && v->type.dtype != DType::F32)
-      return false;
-  return op.result(0)->type.dtype == DType::F32;
-}
 
 int64_t floorDiv(int64_t a, int64_t b) {
   return a >= 0 ? a / b : -((-a + b - 1) / b);
@@ -92,60 +100,166 @@ llvm::Value *threadScratch(LoweringContext &ctx, llvm::Value *bytes) {
                       {bytes});
 }
 
-void zero(LoweringContext &ctx, llvm::Value *ptr, int64_t floats) {
-  if (floats > 0)
-    ctx.b().CreateMemSet(ptr, ctx.b().getInt8(0), floats * 4, llvm::MaybeAlign(4));
+/// Indices of a parallel task worth a thread: about this many floats
+/// written (im2col rows, pool outputs) or window terms computed.
+constexpr int64_t kMinTaskWork = int64_t(1) << 15;
+
+/// A <W x i1> mask of the lanes l with l < rem (rem an i64, may exceed W).
+llvm::Value *lanesBelow(LoweringContext &ctx, llvm::Value *rem, int W) {
+  llvm::IRBuilder<> &b = ctx.b();
+  std::vector<llvm::Constant *> iota;
+  for (int l = 0; l < W; ++l)
+    iota.push_back(b.getInt32(l));
+  llvm::Value *r = b.CreateTrunc(
+      b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, rem, ctx.i64(W)),
+      b.getInt32Ty());
+  return b.CreateICmpSLT(llvm::ConstantVector::get(iota),
+                         b.CreateVectorSplat(W, r));
+}
+
+/// dst[lo, hi) = 0 (runtime bounds), W lanes at a time under a mask.
+void zeroRun(LoweringContext &ctx, llvm::Value *dst, llvm::Value *lo,
+             llvm::Value *hi) {
+  llvm::IRBuilder<> &b = ctx.b();
+  llvm::Type *f32 = b.getFloatTy();
+  const int W = ctx.vectorWidth();
+  if (W == 1) {
+    ctx.emitLoop(lo, hi, 1, [&](llvm::Value *j) {
+      ctx.store(llvm::ConstantFP::get(f32, 0.0), f32, dst, j);
+    }, "z");
+    return;
+  }
+  llvm::Type *vt = ctx.vectorOf(f32, W);
+  ctx.emitLoop(lo, hi, W, [&](llvm::Value *j) {
+    b.CreateMaskedStore(llvm::Constant::getNullValue(vt), at(ctx, dst, j),
+                        llvm::Align(4), lanesBelow(ctx, b.CreateSub(hi, j), W));
+  }, "z");
+}
+
+/// dst[j] = src[j * stride] for j in [lo, hi) (runtime bounds), dst f32
+/// and src of float dtype `from` (f16/bf16 widened exactly). Vectors under a
+/// mask, so no element outside the range is touched; strides up to 4 load
+/// stride * W contiguous elements and keep every stride-th lane.
+void copyRun(LoweringContext &ctx, llvm::Value *dst, llvm::Value *src,
+             int64_t stride, llvm::Value *lo, llvm::Value *hi,
+             DType from = DType::F32) {
+  llvm::IRBuilder<> &b = ctx.b();
+  llvm::Type *f32 = b.getFloatTy();
+  llvm::Type *se = lowp::storageType(ctx, from);
+  const llvm::Align sa(lowp::isHalf(from) ? 2 : 4);
+  auto widen = [&](llvm::Value *v) {
+    return lowp::isHalf(from) ? lowp::widen(b, v, from) : v;
+  };
+  const int W = ctx.vectorWidth();
+  if (W == 1 || stride > 4) {
+    ctx.emitLoop(lo, hi, 1, [&](llvm::Value *j) {
+      ctx.store(lowp::loadF32(ctx, from, 1, src, b.CreateMul(j, ctx.i64(stride))),
+                f32, dst, j);
+    }, "c");
+    return;
+  }
+  llvm::Type *vt = ctx.vectorOf(se, W);
+  ctx.emitLoop(lo, hi, W, [&](llvm::Value *j) {
+    llvm::Value *rem = b.CreateSub(hi, j);
+    llvm::Value *mask = lanesBelow(ctx, rem, W);
+    llvm::Value *v;
+    if (stride == 1) {
+      v = widen(b.CreateMaskedLoad(vt, b.CreateGEP(se, src, j), sa, mask,
+                                   llvm::Constant::getNullValue(vt)));
+    } else {
+      // Lanes up to the last element needed: (min(rem, W) - 1) * stride.
+      const int S = static_cast<int>(stride);
+      llvm::Value *n = b.CreateAdd(
+          b.CreateMul(b.CreateSub(b.CreateBinaryIntrinsic(
+                                      llvm::Intrinsic::smin, rem, ctx.i64(W)),
+                                  ctx.i64(1)),
+                      ctx.i64(stride)),
+          ctx.i64(1));
+      llvm::Type *wide = ctx.vectorOf(se, W * S);
+      llvm::Value *all = b.CreateMaskedLoad(
+          wide, b.CreateGEP(se, src, b.CreateMul(j, ctx.i64(stride))), sa,
+          lanesBelow(ctx, n, W * S), llvm::Constant::getNullValue(wide));
+      std::vector<int> pick;
+      for (int l = 0; l < W; ++l)
+        pick.push_back(l * S);
+      v = widen(b.CreateShuffleVector(all, pick));
+    }
+    b.CreateMaskedStore(v, at(ctx, dst, j), llvm::Align(4), mask);
+  }, "c");
+}
+
+/// A private constant array of i64.
+llvm::Value *constInts(LoweringContext &ctx, const std::vector<int64_t> &values,
+                       const std::string &name) {
+  std::vector<uint64_t> u(values.begin(), values.end());
+  llvm::Constant *init = llvm::ConstantDataArray::get(ctx.llvm(), u);
+  return new llvm::GlobalVariable(ctx.module(), init->getType(), true,
+                                  llvm::GlobalValue::PrivateLinkage, init,
+                                  "tcpu.conv." + name);
 }
 
 /// col[(ic, kh, kw), (oh, ow)] = x[ic, ih, iw] (0 in the padding) for the
-/// Cg channels at `xg`.
-void emitIm2col(LoweringContext &ctx, llvm::Value *xg, llvm::Value *col, int64_t Cg,
-                const Axis &h, const Axis &w) {
+/// Cg channels at `xg`: one row of col per (ic, kh, kw), rows split over
+/// threads. The loops run over runtime bounds read from two small tables
+/// (the outputs whose window position kh / kw falls inside the input), so
+/// the code does not grow with the kernel size.
+void emitIm2col(LoweringContext &ctx, llvm::Value *xg, llvm::Value *col,
+                int64_t Cg, const Axis &h, const Axis &w,
+                DType dt = DType::F32) {
   llvm::IRBuilder<> &b = ctx.b();
-  llvm::Type *f32 = b.getFloatTy();
   const int64_t P = h.out * w.out, inPlane = h.in * w.in;
-  const int64_t KK = h.kernel * w.kernel;
-  ctx.emitLoop(0, Cg, 1, [&](llvm::Value *ic) {
-    llvm::Value *src = at(ctx, xg, b.CreateMul(ic, ctx.i64(inPlane)));
-    llvm::Value *colC = at(ctx, col, b.CreateMul(ic, ctx.i64(KK * P)));
-    for (int64_t kh = 0; kh < h.kernel; ++kh) {
-      int64_t ohLo, ohHi;
-      h.validOutputs(kh, ohLo, ohHi);
-      for (int64_t kw = 0; kw < w.kernel; ++kw) {
-        int64_t owLo, owHi;
-        w.validOutputs(kw, owLo, owHi);
-        llvm::Value *row = at(ctx, colC, ctx.i64((kh * w.kernel + kw) * P));
-        if (owLo >= owHi || ohLo >= ohHi) {
-          zero(ctx, row, P);
-          continue;
-        }
-        zero(ctx, row, ohLo * w.out);
-        zero(ctx, at(ctx, row, ctx.i64(ohHi * w.out)), (h.out - ohHi) * w.out);
-        const int64_t colOff = kw * w.dilation - w.padBegin;
-        ctx.emitLoop(ohLo, ohHi, 1, [&](llvm::Value *oh) {
-          llvm::Value *dst = at(ctx, row, b.CreateMul(oh, ctx.i64(w.out)));
-          llvm::Value *ih = b.CreateAdd(b.CreateMul(oh, ctx.i64(h.stride)),
-                                  ctx.i64(kh * h.dilation - h.padBegin));
-          llvm::Value *srcRow = at(ctx, src,
-                             b.CreateAdd(b.CreateMul(ih, ctx.i64(w.in)),
-                                         ctx.i64(colOff)));
-          zero(ctx, dst, owLo);
-          zero(ctx, at(ctx, dst, ctx.i64(owHi)), w.out - owHi);
-          if (w.stride == 1) {
-            b.CreateMemCpy(at(ctx, dst, ctx.i64(owLo)), llvm::MaybeAlign(4),
-                           at(ctx, srcRow, ctx.i64(owLo)), llvm::MaybeAlign(4),
-                           (owHi - owLo) * 4);
-          } else {
-            ctx.emitLoop(owLo, owHi, 1, [&](llvm::Value *ow) {
-              llvm::Value *v = ctx.load(f32, f32, srcRow,
-                                  b.CreateMul(ow, ctx.i64(w.stride)));
-              ctx.store(v, f32, dst, ow);
-            }, "ow");
-          }
-        }, "oh");
-      }
+  const int64_t KK = h.kernel * w.kernel, rows = Cg * KK;
+  // [lo, hi) pairs per kernel position, per axis.
+  auto ranges = [](const Axis &a) {
+    std::vector<int64_t> v;
+    for (int64_t k = 0; k < a.kernel; ++k) {
+      int64_t lo, hi;
+      a.validOutputs(k, lo, hi);
+      v.push_back(lo);
+      v.push_back(hi);
     }
-  }, "ic");
+    return v;
+  };
+  llvm::Value *hTable = constInts(ctx, ranges(h), "im2col.h");
+  llvm::Value *wTable = constInts(ctx, ranges(w), "im2col.w");
+  std::vector<llvm::Value *> captured = {xg, col};
+  ctx.emitParallelFor(rows, ceilDiv(kMinTaskWork, P), captured,
+                      [&](llvm::Value *first, llvm::Value *last) {
+    llvm::Value *x = captured[0], *c = captured[1];
+    llvm::Type *i64 = b.getInt64Ty();
+    auto entry = [&](llvm::Value *table, llvm::Value *k, int which) {
+      return ctx.load(i64, i64, table,
+                      b.CreateAdd(b.CreateMul(k, ctx.i64(2)), ctx.i64(which)));
+    };
+    ctx.emitLoop(first, last, 1, [&](llvm::Value *r) {
+      llvm::Value *ic = b.CreateUDiv(r, ctx.i64(KK));
+      llvm::Value *kk = b.CreateURem(r, ctx.i64(KK));
+      llvm::Value *kh = b.CreateUDiv(kk, ctx.i64(w.kernel));
+      llvm::Value *kw = b.CreateURem(kk, ctx.i64(w.kernel));
+      llvm::Value *ohLo = entry(hTable, kh, 0), *ohHi = entry(hTable, kh, 1);
+      llvm::Value *owLo = entry(wTable, kw, 0), *owHi = entry(wTable, kw, 1);
+      llvm::Type *se = lowp::storageType(ctx, dt);
+      llvm::Value *src = b.CreateGEP(se, x, b.CreateMul(ic, ctx.i64(inPlane)));
+      llvm::Value *row = at(ctx, c, b.CreateMul(r, ctx.i64(P)));
+      // Output rows whose window row kh lies in the padding.
+      zeroRun(ctx, row, ctx.i64(0), b.CreateMul(ohLo, ctx.i64(w.out)));
+      zeroRun(ctx, row, b.CreateMul(ohHi, ctx.i64(w.out)), ctx.i64(P));
+      // x[ih, iw] with ih = oh*sh + kh*dh - ph, iw = ow*sw + kw*dw - pw.
+      llvm::Value *ihOff =
+          b.CreateSub(b.CreateMul(kh, ctx.i64(h.dilation)), ctx.i64(h.padBegin));
+      llvm::Value *iwOff =
+          b.CreateSub(b.CreateMul(kw, ctx.i64(w.dilation)), ctx.i64(w.padBegin));
+      ctx.emitLoop(ohLo, ohHi, 1, [&](llvm::Value *oh) {
+        llvm::Value *dst = at(ctx, row, b.CreateMul(oh, ctx.i64(w.out)));
+        llvm::Value *ih = b.CreateAdd(b.CreateMul(oh, ctx.i64(h.stride)), ihOff);
+        llvm::Value *srcRow = b.CreateGEP(
+            se, src, b.CreateAdd(b.CreateMul(ih, ctx.i64(w.in)), iwOff));
+        zeroRun(ctx, dst, ctx.i64(0), owLo);
+        zeroRun(ctx, dst, owHi, ctx.i64(w.out));
+        copyRun(ctx, dst, srcRow, w.stride, owLo, owHi, dt);
+      }, "oh");
+    }, "row");
+  });
 }
 
 /// A private constant array of floats.
@@ -183,7 +297,11 @@ std::optional<PaddedPlane> paddedPlane(const Axis &h, const Axis &w, int VW) {
 
 /// What a windowed kernel does at each output.
 struct WindowHooks {
-  float fill = 0; // the padding value
+  /// x and the output are of dtype dt; the padded plane holds elements of
+  /// `elem` (f32 for float dtypes, widened; the integer type itself).
+  DType dt = DType::F32;
+  llvm::Type *elem = nullptr;
+  llvm::Constant *fill = nullptr; // the padding value (of elem)
   /// Called once per output plane j of input plane `plane`, before its rows.
   std::function<void(llvm::Value *plane, llvm::Value *j)> prologue;
   /// The starting accumulator of `lanes` lanes.
@@ -192,7 +310,8 @@ struct WindowHooks {
   std::function<llvm::Value *(llvm::Value *acc, llvm::Value *v, int64_t kh,
                               int64_t kw, int lanes)>
       combine;
-  /// The value stored for outputs (oh, ow .. ow + lanes); null = acc.
+  /// The value stored for outputs (oh, ow .. ow + lanes), of elem (f32
+  /// for f16/bf16, rounded to nearest even when stored); null = acc.
   std::function<llvm::Value *(llvm::Value *acc, llvm::Value *oh,
                               llvm::Value *ow, int lanes)>
       finish;
@@ -200,34 +319,45 @@ struct WindowHooks {
 
 /// For each of `planes` input planes of x: copy it into the padded plane,
 /// then for each of its `outsPerPlane` output planes (output plane
-/// plane * outsPerPlane + j) compute every output from its window.
-void emitWindowed(LoweringContext &ctx, llvm::Value *x, llvm::Value *out,
+/// plane * outsPerPlane + j) compute every output from its window. Planes
+/// are split over threads, each task with a padded plane of its own
+/// (tcpu_thread_scratch): values[0] is x, values[1] out, the rest whatever
+/// the hooks need (emitParallelFor's captured values: the hooks read them
+/// from `values` while they emit).
+void emitWindowed(LoweringContext &ctx, std::vector<llvm::Value *> &values,
                   const Axis &h, const Axis &w, const PaddedPlane &pp,
                   int64_t planes, int64_t outsPerPlane, const WindowHooks &k) {
+  const int64_t work = pp.Hp * pp.Wp +
+                       outsPerPlane * h.out * w.out * h.kernel * w.kernel;
+  ctx.emitParallelFor(planes, ceilDiv(kMinTaskWork, work), values,
+                      [&](llvm::Value *first, llvm::Value *last) {
   llvm::IRBuilder<> &b = ctx.b();
-  llvm::Type *f32 = b.getFloatTy();
+  llvm::Type *elem = k.elem, *se = lowp::storageType(ctx, k.dt);
+  const int64_t elemBytes =
+      static_cast<int64_t>(ctx.module().getDataLayout().getTypeAllocSize(elem));
+  llvm::Value *x = values[0], *out = values[1];
   const int VW = ctx.vectorWidth();
   const int64_t Hp = pp.Hp, Wp = pp.Wp;
-  llvm::Value *buf = threadScratch(ctx, ctx.i64(Hp * Wp * 4));
-  // Fill once: the interior is rewritten per plane, the border never.
-  if (k.fill != 0.0f) {
+  llvm::Value *buf = threadScratch(ctx, ctx.i64(Hp * Wp * elemBytes));
+  // Fill once per task: the interior is rewritten per plane, the border
+  // never.
+  if (!k.fill->isNullValue()) {
     int64_t n = Hp * Wp, nv = VW > 1 ? n / VW * VW : 0;
     ctx.emitLoop(0, nv, VW, [&](llvm::Value *i) {
-      ctx.store(b.CreateVectorSplat(VW, llvm::ConstantFP::get(f32, k.fill)), f32,
-                buf, i);
+      ctx.store(b.CreateVectorSplat(VW, k.fill), elem, buf, i);
     }, "fill");
     ctx.emitLoop(nv, n, 1, [&](llvm::Value *i) {
-      ctx.store(llvm::ConstantFP::get(f32, k.fill), f32, buf, i);
+      ctx.store(k.fill, elem, buf, i);
     }, "fillr");
   } else {
-    zero(ctx, buf, Hp * Wp);
+    b.CreateMemSet(buf, b.getInt8(0), Hp * Wp * elemBytes, llvm::MaybeAlign(4));
   }
 
   // The accumulated window for `lanes` outputs starting at output column
   // ow of the padded row at rowBase.
   auto window = [&](llvm::Value *rowBase, llvm::Value *ow,
                     int lanes) -> llvm::Value * {
-    llvm::Type *t = ctx.vectorOf(f32, lanes);
+    llvm::Type *t = ctx.vectorOf(elem, lanes);
     llvm::Value *acc = k.init(lanes);
     llvm::Value *first = b.CreateMul(ow, ctx.i64(w.stride));
     for (int64_t kh = 0; kh < h.kernel; ++kh)
@@ -236,10 +366,10 @@ void emitWindowed(LoweringContext &ctx, llvm::Value *x, llvm::Value *out,
             first, ctx.i64(kh * h.dilation * Wp + kw * w.dilation));
         llvm::Value *v;
         if (lanes == 1 || w.stride == 1) {
-          v = ctx.load(t, f32, rowBase, idx);
+          v = ctx.load(t, elem, rowBase, idx);
         } else if (pp.wideLoad) {
-          llvm::Value *wide = ctx.load(ctx.vectorOf(f32, lanes * w.stride),
-                                       f32, rowBase, idx);
+          llvm::Value *wide = ctx.load(ctx.vectorOf(elem, lanes * w.stride),
+                                       elem, rowBase, idx);
           std::vector<int> mask;
           for (int l = 0; l < lanes; ++l)
             mask.push_back(l * static_cast<int>(w.stride));
@@ -249,7 +379,7 @@ void emitWindowed(LoweringContext &ctx, llvm::Value *x, llvm::Value *out,
           for (int l = 0; l < lanes; ++l)
             v = b.CreateInsertElement(
                 v,
-                ctx.load(f32, f32, rowBase,
+                ctx.load(elem, elem, rowBase,
                          b.CreateAdd(idx, ctx.i64(l * w.stride))),
                 static_cast<uint64_t>(l));
         }
@@ -258,32 +388,39 @@ void emitWindowed(LoweringContext &ctx, llvm::Value *x, llvm::Value *out,
     return acc;
   };
 
-  ctx.emitLoop(0, planes, 1, [&](llvm::Value *pl) {
-    llvm::Value *in = at(ctx, x, b.CreateMul(pl, ctx.i64(h.in * w.in)));
+  ctx.emitLoop(first, last, 1, [&](llvm::Value *pl) {
+    llvm::Value *in = b.CreateGEP(se, x, b.CreateMul(pl, ctx.i64(h.in * w.in)));
     ctx.emitLoop(0, pp.rows, 1, [&](llvm::Value *ih) {
-      llvm::Value *dst =
-          at(ctx, buf, b.CreateAdd(b.CreateMul(ih, ctx.i64(Wp)),
-                                   ctx.i64(h.padBegin * Wp + w.padBegin)));
-      b.CreateMemCpy(dst, llvm::MaybeAlign(4),
-                     at(ctx, in, b.CreateMul(ih, ctx.i64(w.in))),
-                     llvm::MaybeAlign(4), pp.cols * 4);
+      llvm::Value *dst = b.CreateGEP(
+          elem, buf,
+          b.CreateAdd(b.CreateMul(ih, ctx.i64(Wp)),
+                      ctx.i64(h.padBegin * Wp + w.padBegin)));
+      llvm::Value *src = b.CreateGEP(se, in, b.CreateMul(ih, ctx.i64(w.in)));
+      if (lowp::isHalf(k.dt))
+        copyRun(ctx, dst, src, 1, ctx.i64(0), ctx.i64(pp.cols), k.dt);
+      else
+        b.CreateMemCpy(dst, llvm::MaybeAlign(1), src, llvm::MaybeAlign(1),
+                       pp.cols * elemBytes);
     }, "ih");
     ctx.emitLoop(0, outsPerPlane, 1, [&](llvm::Value *j) {
       if (k.prologue)
         k.prologue(pl, j);
-      llvm::Value *o = at(
-          ctx, out,
+      llvm::Value *o = b.CreateGEP(
+          se, out,
           b.CreateMul(b.CreateAdd(b.CreateMul(pl, ctx.i64(outsPerPlane)), j),
                       ctx.i64(h.out * w.out)));
       ctx.emitLoop(0, h.out, 1, [&](llvm::Value *oh) {
         llvm::Value *rowBase =
-            at(ctx, buf, b.CreateMul(oh, ctx.i64(h.stride * Wp)));
-        llvm::Value *orow = at(ctx, o, b.CreateMul(oh, ctx.i64(w.out)));
+            b.CreateGEP(elem, buf, b.CreateMul(oh, ctx.i64(h.stride * Wp)));
+        llvm::Value *orow = b.CreateGEP(se, o, b.CreateMul(oh, ctx.i64(w.out)));
         auto emit = [&](llvm::Value *ow, int lanes) {
           llvm::Value *acc = window(rowBase, ow, lanes);
           if (k.finish)
             acc = k.finish(acc, oh, ow, lanes);
-          ctx.store(acc, f32, orow, ow);
+          if (lowp::isHalf(k.dt))
+            lowp::storeF32(ctx, k.dt, acc, orow, ow);
+          else
+            ctx.store(acc, elem, orow, ow);
         };
         int64_t nv = VW > 1 ? w.out / VW * VW : 0;
         ctx.emitLoop(0, nv, VW, [&](llvm::Value *ow) { emit(ow, VW); }, "ow");
@@ -291,18 +428,43 @@ void emitWindowed(LoweringContext &ctx, llvm::Value *x, llvm::Value *out,
       }, "oh");
     }, "j");
   }, "plane");
+  });
 }
 
 llvm::Value *splat(LoweringContext &ctx, llvm::Value *scalar, int lanes) {
   return lanes == 1 ? scalar : ctx.b().CreateVectorSplat(lanes, scalar);
 }
 
+/// Fills the output with `value` (every window lies in the padding).
+absl::Status emitFill(LoweringContext &ctx, DType dt, int64_t n,
+                      llvm::Constant *value) {
+  llvm::Type *se = lowp::storageType(ctx, dt);
+  llvm::Value *out = ctx.resultPtr(0);
+  ctx.emitLoop(0, n, 1, [&](llvm::Value *i) {
+    if (lowp::isHalf(dt))
+      lowp::storeF32(ctx, dt, value, out, i);
+    else
+      ctx.store(value, se, out, i);
+  }, "fill");
+  ctx.finish();
+  return absl::OkStatus();
+}
+
+/// max_pool2d (float and integer dtypes) and avg_pool2d (float dtypes).
+/// Floats run on f32 planes (f16/bf16 widened exactly); max is exact in any
+/// dtype; avg sums f32 in f32 and f16/bf16 in double (then one rounding, as
+/// the reference); integers compare as their own type.
 absl::Status lowerPool(const Op &op, LoweringContext &ctx, bool isMax) {
   const TensorType &xt = op.operand(0)->type, &rt = op.result(0)->type;
-  if (!allF32(op) || xt.rank() != 4 || xt.numElements() == 0 ||
-      rt.numElements() == 0)
+  const DType dt = xt.dtype;
+  const bool isInt = isInteger(dt), half = lowp::isHalf(dt);
+  if (xt.rank() != 4 || (!isFloat(dt) && !(isMax && isInt)))
     return absl::UnimplementedError("'" + std::string(op.mnemonic()) +
-                                    "' is lowered for non-empty f32 only");
+                                    "' of " + xt.str() + " is not lowered");
+  if (rt.numElements() == 0) {
+    ctx.finish();
+    return absl::OkStatus();
+  }
   std::vector<int64_t> k = op.attrs.getInts("kernel"),
                        s = intsOr(op, "strides", {1, 1}),
                        p = intsOr(op, "pads", {0, 0, 0, 0}),
@@ -312,21 +474,41 @@ absl::Status lowerPool(const Op &op, LoweringContext &ctx, bool isMax) {
   bool includePad = op.attrs.getInt("count_include_pad", 0) != 0;
   Axis h{xt.shape[2], rt.shape[2], k[0], s[0], p[0], p[2], d[0]};
   Axis w{xt.shape[3], rt.shape[3], k[1], s[1], p[1], p[3], d[1]};
-  std::optional<PaddedPlane> pp = paddedPlane(h, w, ctx.vectorWidth());
-  if (!pp)
-    return absl::UnimplementedError("pool window misses the input");
-
   llvm::IRBuilder<> &b = ctx.b();
-  llvm::Type *f32 = b.getFloatTy();
+  llvm::Type *f32 = b.getFloatTy(), *f64 = b.getDoubleTy();
+  llvm::Type *elem = isInt ? lowp::storageType(ctx, dt) : f32;
+  // Max: the lowest value (what the reference gives a window with no
+  // position in the input: -inf, or the dtype's minimum); avg: 0.
+  llvm::Constant *fill = llvm::Constant::getNullValue(elem);
+  if (isMax && !isInt)
+    fill = llvm::ConstantFP::getInfinity(f32, /*Negative=*/true);
+  if (isMax && isInt)
+    fill = llvm::ConstantInt::get(
+        elem, dt == DType::U8 ? 0 : llvm::APInt::getSignedMinValue(
+                                        elem->getIntegerBitWidth()).getSExtValue());
+  std::optional<PaddedPlane> pp = paddedPlane(h, w, ctx.vectorWidth());
+  if (!pp || xt.numElements() == 0) // no window reaches the input
+    return emitFill(ctx, dt, rt.numElements(), fill);
+
+  const bool wideAcc = !isMax && half; // f16/bf16 averages sum in double
   WindowHooks hooks;
-  hooks.fill = isMax ? -std::numeric_limits<float>::infinity() : 0.0f;
-  hooks.init = [&](int lanes) {
-    return splat(ctx, llvm::ConstantFP::get(f32, hooks.fill), lanes);
+  hooks.dt = dt;
+  hooks.elem = elem;
+  hooks.fill = fill;
+  hooks.init = [&](int lanes) -> llvm::Value * {
+    if (wideAcc)
+      return llvm::Constant::getNullValue(ctx.vectorOf(f64, lanes));
+    return splat(ctx, fill, lanes);
   };
   hooks.combine = [&](llvm::Value *acc, llvm::Value *v, int64_t, int64_t,
-                      int) -> llvm::Value * {
+                      int lanes) -> llvm::Value * {
     if (!isMax)
-      return b.CreateFAdd(acc, v);
+      return b.CreateFAdd(acc, wideAcc ? b.CreateFPExt(v, ctx.vectorOf(f64, lanes))
+                                       : v);
+    if (isInt)
+      return b.CreateBinaryIntrinsic(dt == DType::U8 ? llvm::Intrinsic::umax
+                                                     : llvm::Intrinsic::smax,
+                                     acc, v);
     // The reference: if (v > best || v != v) best = v.
     llvm::Value *take =
         b.CreateOr(b.CreateFCmpOGT(v, acc), b.CreateFCmpUNO(v, v));
@@ -355,13 +537,16 @@ absl::Status lowerPool(const Op &op, LoweringContext &ctx, bool isMax) {
       llvm::Value *cW = ctx.load(t, f32, countW, ow);
       llvm::Value *cH = splat(ctx, ctx.load(f32, f32, countH, oh), lanes);
       llvm::Value *cnt = b.CreateFMul(cH, cW);
-      llvm::Value *zeroV = llvm::Constant::getNullValue(t);
-      return b.CreateSelect(b.CreateFCmpOEQ(cnt, zeroV), zeroV,
-                            b.CreateFDiv(acc, cnt));
+      if (wideAcc)
+        cnt = b.CreateFPExt(cnt, acc->getType());
+      llvm::Value *zeroV = llvm::Constant::getNullValue(cnt->getType());
+      llvm::Value *mean = b.CreateSelect(b.CreateFCmpOEQ(cnt, zeroV), zeroV,
+                                         b.CreateFDiv(acc, cnt));
+      return wideAcc ? lowp::roundForStore(b, mean, dt) : mean;
     };
   }
-  emitWindowed(ctx, ctx.operandPtr(0), ctx.resultPtr(0), h, w, *pp,
-               xt.shape[0] * xt.shape[1], 1, hooks);
+  std::vector<llvm::Value *> values = {ctx.operandPtr(0), ctx.resultPtr(0)};
+  emitWindowed(ctx, values, h, w, *pp, xt.shape[0] * xt.shape[1], 1, hooks);
   ctx.finish();
   return absl::OkStatus();
 }
@@ -371,23 +556,36 @@ absl::Status lowerPool(const Op &op, LoweringContext &ctx, bool isMax) {
 /// plane, vectorized over the output width.
 absl::Status emitDepthwise(LoweringContext &ctx, const Axis &h, const Axis &w,
                            const PaddedPlane &pp, int64_t N, int64_t C,
-                           int64_t mult, bool hasBias) {
+                           int64_t mult, bool hasBias, DType dt,
+                           const ConvEpilogue *epi = nullptr) {
   llvm::IRBuilder<> &b = ctx.b();
   llvm::Type *f32 = b.getFloatTy();
-  llvm::Value *wp = ctx.operandPtr(1);
-  llvm::Value *bias = hasBias ? ctx.operandPtr(2) : nullptr;
+  auto operandPtr = [&](int i) {
+    return ctx.operandPtr(epi ? epi->operands[i] : i);
+  };
+  // x, out, weights[, bias]: read in the parallel body through `values`.
+  std::vector<llvm::Value *> values = {operandPtr(0), ctx.resultPtr(0),
+                                       operandPtr(1)};
+  if (hasBias)
+    values.push_back(operandPtr(2));
+  llvm::Value *oc = nullptr, *epiData = nullptr;
   const int64_t KK = h.kernel * w.kernel;
   std::vector<llvm::Value *> weights(static_cast<size_t>(KK));
   llvm::Value *biasV = nullptr;
   WindowHooks hooks;
-  hooks.fill = 0.0f;
+  hooks.dt = dt; // f32, or f16/bf16 widened to f32
+  hooks.elem = f32;
+  hooks.fill = llvm::ConstantFP::get(f32, 0.0);
   hooks.prologue = [&](llvm::Value *plane, llvm::Value *j) {
-    llvm::Value *oc = b.CreateAdd(
+    oc = b.CreateAdd(
         b.CreateMul(b.CreateURem(plane, ctx.i64(C)), ctx.i64(mult)), j);
-    llvm::Value *wrow = at(ctx, wp, b.CreateMul(oc, ctx.i64(KK)));
+    if (epi)
+      epiData = epi->prepare(b.CreateUDiv(plane, ctx.i64(C)), ctx.i64(0));
+    llvm::Value *wrow = b.CreateGEP(lowp::storageType(ctx, dt), values[2],
+                                    b.CreateMul(oc, ctx.i64(KK)));
     for (int64_t i = 0; i < KK; ++i)
-      weights[i] = ctx.load(f32, f32, wrow, ctx.i64(i));
-    biasV = hasBias ? ctx.load(f32, f32, bias, oc) : nullptr;
+      weights[i] = lowp::loadF32(ctx, dt, 1, wrow, ctx.i64(i));
+    biasV = hasBias ? lowp::loadF32(ctx, dt, 1, values[3], oc) : nullptr;
   };
   hooks.init = [&](int lanes) {
     return splat(ctx, biasV ? biasV : llvm::ConstantFP::get(f32, 0.0), lanes);
@@ -398,20 +596,165 @@ absl::Status emitDepthwise(LoweringContext &ctx, const Axis &h, const Axis &w,
     return b.CreateIntrinsic(llvm::Intrinsic::fmuladd, {v->getType()},
                              {v, wv, acc});
   };
-  emitWindowed(ctx, ctx.operandPtr(0), ctx.resultPtr(0), h, w, pp, N * C, mult,
-               hooks);
+  if (epi)
+    hooks.finish = [&](llvm::Value *acc, llvm::Value *oh, llvm::Value *ow,
+                       int lanes) {
+      llvm::Value *pixel = b.CreateAdd(b.CreateMul(oh, ctx.i64(w.out)), ow);
+      return epi->apply(b, acc, oc, pixel, nullptr, epiData);
+    };
+  emitWindowed(ctx, values, h, w, pp, N * C, mult, hooks);
   ctx.finish();
   return absl::OkStatus();
 }
 
 } // namespace
 
-absl::Status lowerConv2d(const Op &op, LoweringContext &ctx) {
+namespace {
+
+/// dst[0, n) (f32) = src[0, n) of f16/bf16 dtype `dt`, widened exactly.
+void widenInto(LoweringContext &ctx, llvm::Value *dst, llvm::Value *src,
+               int64_t n, DType dt) {
+  copyRun(ctx, dst, src, 1, ctx.i64(0), ctx.i64(n), dt);
+}
+
+/// dst[0, n) (f16/bf16 dtype `dt`) = src[0, n) (f32), rounded to nearest
+/// even: the f32 sum rounded once more (within an ulp of the reference's
+/// double sum rounded once).
+void narrowInto(LoweringContext &ctx, llvm::Value *dst, llvm::Value *src,
+                int64_t n, DType dt) {
+  llvm::IRBuilder<> &b = ctx.b();
+  llvm::Type *f32 = b.getFloatTy();
+  const int W = ctx.vectorWidth();
+  const int64_t nv = W > 1 ? n / W * W : 0;
+  auto part = [&](llvm::Value *i, int lanes) {
+    lowp::storeF32(ctx, dt, ctx.load(ctx.vectorOf(f32, lanes), f32, src, i),
+                   dst, i);
+  };
+  ctx.emitLoop(0, nv, W, [&](llvm::Value *i) { part(i, W); }, "narrow");
+  ctx.emitLoop(nv, n, 1, [&](llvm::Value *i) { part(i, 1); }, "narrowr");
+}
+
+/// conv2d as a direct loop nest, one output at a time: integer dtypes
+/// (the reference's arithmetic: products and sums wrapping in 64 bits, the
+/// result saturated to the dtype) and empty inputs or kernels (the output
+/// is the bias, or 0). Positions in the padding are skipped.
+absl::Status emitDirectConv(const Op &op, LoweringContext &ctx) {
   const TensorType &xt = op.operand(0)->type, &wt = op.operand(1)->type,
                    &rt = op.result(0)->type;
-  if (!allF32(op) || xt.rank() != 4 || wt.rank() != 4 ||
-      xt.numElements() == 0 || rt.numElements() == 0 || wt.numElements() == 0)
-    return absl::UnimplementedError("'conv2d' is lowered for non-empty f32 only");
+  const DType dt = xt.dtype;
+  const bool isInt = isInteger(dt), isSigned = dt != DType::U8;
+  std::vector<int64_t> s = intsOr(op, "strides", {1, 1}),
+                       p = intsOr(op, "pads", {0, 0, 0, 0}),
+                       d = intsOr(op, "dilations", {1, 1});
+  const int64_t groups = op.attrs.getInt("groups", 1);
+  const int64_t N = xt.shape[0], C = xt.shape[1], M = wt.shape[0],
+                Cg = wt.shape[1], Mg = M / groups;
+  Axis h{xt.shape[2], rt.shape[2], wt.shape[2], s[0], p[0], p[2], d[0]};
+  Axis w{xt.shape[3], rt.shape[3], wt.shape[3], s[1], p[1], p[3], d[1]};
+  llvm::IRBuilder<> &b = ctx.b();
+  llvm::Type *i64 = b.getInt64Ty(), *f64 = b.getDoubleTy();
+  llvm::Type *se = lowp::storageType(ctx, dt);
+  llvm::Type *accTy = isInt ? i64 : f64;
+  const bool hasBias = op.operand(2) != nullptr;
+  llvm::Value *x = ctx.operandPtr(0), *wp = ctx.operandPtr(1),
+              *bias = hasBias ? ctx.operandPtr(2) : nullptr,
+              *out = ctx.resultPtr(0);
+  auto load = [&](llvm::Value *base, llvm::Value *i) -> llvm::Value * {
+    if (!isInt)
+      return b.CreateFPExt(lowp::loadF32(ctx, dt, 1, base, i), f64);
+    llvm::Value *v = ctx.load(se, se, base, i);
+    return isSigned ? b.CreateSExt(v, i64) : b.CreateZExt(v, i64);
+  };
+  llvm::Value *accMem;
+  {
+    llvm::IRBuilder<> eb(&ctx.function()->getEntryBlock(),
+                         ctx.function()->getEntryBlock().begin());
+    accMem = eb.CreateAlloca(accTy);
+  }
+  const bool empty = xt.numElements() == 0 || wt.numElements() == 0;
+  ctx.emitLoop(0, N * M, 1, [&](llvm::Value *nm) {
+    llvm::Value *n = b.CreateUDiv(nm, ctx.i64(M)), *m = b.CreateURem(nm, ctx.i64(M));
+    llvm::Value *g = b.CreateUDiv(m, ctx.i64(Mg));
+    ctx.emitLoop(0, h.out * w.out, 1, [&](llvm::Value *pix) {
+      llvm::Value *oh = b.CreateUDiv(pix, ctx.i64(w.out));
+      llvm::Value *ow = b.CreateURem(pix, ctx.i64(w.out));
+      b.CreateStore(hasBias ? load(bias, m) : llvm::Constant::getNullValue(accTy),
+                    accMem);
+      if (!empty)
+        ctx.emitLoop(0, Cg * h.kernel * w.kernel, 1, [&](llvm::Value *t) {
+          llvm::Value *ic = b.CreateUDiv(t, ctx.i64(h.kernel * w.kernel));
+          llvm::Value *kk = b.CreateURem(t, ctx.i64(h.kernel * w.kernel));
+          llvm::Value *kh = b.CreateUDiv(kk, ctx.i64(w.kernel));
+          llvm::Value *kw = b.CreateURem(kk, ctx.i64(w.kernel));
+          llvm::Value *ih = b.CreateAdd(
+              b.CreateMul(oh, ctx.i64(h.stride)),
+              b.CreateSub(b.CreateMul(kh, ctx.i64(h.dilation)), ctx.i64(h.padBegin)));
+          llvm::Value *iw = b.CreateAdd(
+              b.CreateMul(ow, ctx.i64(w.stride)),
+              b.CreateSub(b.CreateMul(kw, ctx.i64(w.dilation)), ctx.i64(w.padBegin)));
+          llvm::Value *inside = b.CreateAnd(
+              b.CreateICmpULT(ih, ctx.i64(h.in)), b.CreateICmpULT(iw, ctx.i64(w.in)));
+          llvm::Function *f = ctx.function();
+          llvm::BasicBlock *use = llvm::BasicBlock::Create(ctx.llvm(), "tap", f);
+          llvm::BasicBlock *next = llvm::BasicBlock::Create(ctx.llvm(), "tap.done", f);
+          b.CreateCondBr(inside, use, next);
+          b.SetInsertPoint(use);
+          llvm::Value *c = b.CreateAdd(b.CreateMul(g, ctx.i64(Cg)), ic);
+          llvm::Value *xi = b.CreateAdd(
+              b.CreateMul(b.CreateAdd(b.CreateMul(b.CreateAdd(b.CreateMul(n, ctx.i64(C)), c),
+                                                  ctx.i64(h.in)),
+                                      ih),
+                          ctx.i64(w.in)),
+              iw);
+          llvm::Value *wi = b.CreateAdd(b.CreateMul(m, ctx.i64(Cg * h.kernel * w.kernel)), t);
+          llvm::Value *prod = isInt ? b.CreateMul(load(x, xi), load(wp, wi))
+                                    : b.CreateFMul(load(x, xi), load(wp, wi));
+          llvm::Value *acc = b.CreateLoad(accTy, accMem);
+          b.CreateStore(isInt ? b.CreateAdd(acc, prod) : b.CreateFAdd(acc, prod),
+                        accMem);
+          b.CreateBr(next);
+          b.SetInsertPoint(next);
+        }, "tap");
+      llvm::Value *acc = b.CreateLoad(accTy, accMem);
+      llvm::Value *oi = b.CreateAdd(b.CreateMul(nm, ctx.i64(h.out * w.out)), pix);
+      if (isInt) {
+        // Saturate to the dtype, as the reference's setElementFromInt.
+        unsigned bits = se->getIntegerBitWidth();
+        if (bits < 64) {
+          int64_t lo = dt == DType::U8 ? 0
+                                       : llvm::APInt::getSignedMinValue(bits).getSExtValue();
+          int64_t hi = dt == DType::U8 ? 255
+                                       : llvm::APInt::getSignedMaxValue(bits).getSExtValue();
+          acc = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, acc, ctx.i64(lo));
+          acc = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, acc, ctx.i64(hi));
+          acc = b.CreateTrunc(acc, se);
+        }
+        ctx.store(acc, se, out, oi);
+      } else {
+        lowp::storeF32(ctx, dt, lowp::roundForStore(b, acc, dt), out, oi);
+      }
+    }, "pix");
+  }, "nm");
+  ctx.finish();
+  return absl::OkStatus();
+}
+
+/// conv2d `op`, alone (epi null) or as the start of a fused epilogue.
+absl::Status lowerConv(const Op &op, LoweringContext &ctx,
+                       const ConvEpilogue *epi) {
+  const TensorType &xt = op.operand(0)->type, &wt = op.operand(1)->type,
+                   &rt = op.result(0)->type;
+  const DType dt = xt.dtype;
+  const bool half = lowp::isHalf(dt);
+  if (xt.rank() != 4 || wt.rank() != 4 || (epi && dt != DType::F32))
+    return absl::UnimplementedError("'conv2d' of " + xt.str() + " with weight " +
+                                    wt.str() + " is not lowered");
+  if (rt.numElements() == 0) {
+    ctx.finish();
+    return absl::OkStatus();
+  }
+  if (isInteger(dt) || xt.numElements() == 0 || wt.numElements() == 0)
+    return emitDirectConv(op, ctx);
   std::vector<int64_t> s = intsOr(op, "strides", {1, 1}),
                        p = intsOr(op, "pads", {0, 0, 0, 0}),
                        d = intsOr(op, "dilations", {1, 1});
@@ -424,13 +767,14 @@ absl::Status lowerConv2d(const Op &op, LoweringContext &ctx) {
   Axis w{xt.shape[3], rt.shape[3], wt.shape[3], s[1], p[1], p[3], d[1]};
   const int64_t Mg = M / groups, K = Cg * h.kernel * w.kernel,
                 P = h.out * w.out, inPlane = h.in * w.in;
+  // f16/bf16 always go through im2col, which widens them to f32.
   const bool direct = h.kernel == 1 && w.kernel == 1 && s[0] == 1 &&
                       s[1] == 1 && p[0] == 0 && p[1] == 0 && p[2] == 0 &&
-                      p[3] == 0;
+                      p[3] == 0 && !half;
   const bool hasBias = op.operand(2) != nullptr;
   if (groups == C && Cg == 1) {
     if (std::optional<PaddedPlane> pp = paddedPlane(h, w, ctx.vectorWidth()))
-      return emitDepthwise(ctx, h, w, *pp, N, C, Mg, hasBias);
+      return emitDepthwise(ctx, h, w, *pp, N, C, Mg, hasBias, dt, epi);
   }
 
   GemmShape gs;
@@ -440,11 +784,16 @@ absl::Status lowerConv2d(const Op &op, LoweringContext &ctx) {
   GemmEpilogue e;
   if (hasBias)
     e.bias = GemmEpilogue::Bias::PerRow;
+  if (epi) {
+    e.custom = epi->apply;
+    e.customKey = epi->key;
+  }
   // Convs of one shape share their GEMM kernel (ResNets repeat shapes; each
   // kernel costs compile time); its scratch size rides on an attribute.
   const std::string gemmName =
       "tcpu_conv_gemm_" + std::to_string(gs.M) + "x" + std::to_string(gs.N) +
-      "x" + std::to_string(gs.K) + (hasBias ? "_bias" : "");
+      "x" + std::to_string(gs.K) + (hasBias ? "_bias" : "") +
+      (epi ? "_" + epi->key : "");
   llvm::Function *gemm = ctx.module().getFunction(gemmName);
   int64_t perThread = 0;
   if (gemm) {
@@ -461,13 +810,23 @@ absl::Status lowerConv2d(const Op &op, LoweringContext &ctx) {
   }
 
   llvm::IRBuilder<> &b = ctx.b();
-  llvm::Value *x = ctx.operandPtr(0), *wp = ctx.operandPtr(1),
-        *bias = hasBias ? ctx.operandPtr(2) : nullptr, *out = ctx.resultPtr(0);
+  auto operandPtr = [&](int i) {
+    return ctx.operandPtr(epi ? epi->operands[i] : i);
+  };
+  llvm::Value *x = operandPtr(0), *wp = operandPtr(1),
+        *bias = hasBias ? operandPtr(2) : nullptr, *out = ctx.resultPtr(0);
   llvm::Value *null = llvm::ConstantPointerNull::get(b.getPtrTy());
-  const int64_t colBytes = direct ? 0 : (K * P * 4 + 63) / 64 * 64;
-  llvm::Value *col = null, *gemmScratch = null;
-  if (colBytes > 0 || perThread > 0) {
-    llvm::Value *bytes = ctx.i64(colBytes);
+  auto round64 = [](int64_t bytes) { return (bytes + 63) / 64 * 64; };
+  const int64_t colBytes = direct ? 0 : round64(K * P * 4);
+  // f16/bf16: f32 copies of the weights and bias, and an f32 result of one
+  // (image, group) that is rounded into the output, after col.
+  const int64_t wBytes = half ? round64(M * K * 4) : 0,
+                bBytes = half && hasBias ? round64(M * 4) : 0,
+                oBytes = half ? round64(Mg * P * 4) : 0;
+  const int64_t fixedBytes = colBytes + wBytes + bBytes + oBytes;
+  llvm::Value *col = null, *gemmScratch = null, *scratch = null;
+  if (fixedBytes > 0 || perThread > 0) {
+    llvm::Value *bytes = ctx.i64(fixedBytes);
     if (perThread > 0) {
       llvm::Value *threads = b.CreateCall(
           ctx.module().getOrInsertFunction(
@@ -475,31 +834,66 @@ absl::Status lowerConv2d(const Op &op, LoweringContext &ctx) {
           {});
       bytes = b.CreateAdd(bytes, b.CreateMul(threads, ctx.i64(perThread)));
     }
-    llvm::Value *base = threadScratch(ctx, bytes);
-    col = base;
+    scratch = threadScratch(ctx, bytes);
+    col = scratch;
     if (perThread > 0)
-      gemmScratch = b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), base, colBytes);
+      gemmScratch =
+          b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), scratch, fixedBytes);
   }
+  llvm::Value *o32 = null;
+  if (half) {
+    // Widen the weights and bias once; out goes through o32.
+    llvm::Type *i8 = b.getInt8Ty();
+    llvm::Value *w32 = b.CreateConstInBoundsGEP1_64(i8, scratch, colBytes);
+    widenInto(ctx, w32, wp, M * K, dt);
+    wp = w32;
+    if (hasBias) {
+      llvm::Value *b32 =
+          b.CreateConstInBoundsGEP1_64(i8, scratch, colBytes + wBytes);
+      widenInto(ctx, b32, bias, M, dt);
+      bias = b32;
+    }
+    o32 = b.CreateConstInBoundsGEP1_64(i8, scratch, colBytes + wBytes + bBytes);
+  }
+  llvm::Type *se = lowp::storageType(ctx, dt);
   ctx.emitLoop(0, N, 1, [&](llvm::Value *n) {
     ctx.emitLoop(0, groups, 1, [&](llvm::Value *g) {
-      llvm::Value *xg = at(ctx, x, b.CreateMul(b.CreateAdd(b.CreateMul(n, ctx.i64(C)),
-                                                     b.CreateMul(g, ctx.i64(Cg))),
-                                         ctx.i64(inPlane)));
+      llvm::Value *xg = b.CreateGEP(
+          se, x,
+          b.CreateMul(b.CreateAdd(b.CreateMul(n, ctx.i64(C)),
+                                  b.CreateMul(g, ctx.i64(Cg))),
+                      ctx.i64(inPlane)));
       llvm::Value *wg = at(ctx, wp, b.CreateMul(g, ctx.i64(Mg * K)));
-      llvm::Value *og = at(ctx, out, b.CreateMul(b.CreateAdd(b.CreateMul(n, ctx.i64(M)),
-                                                       b.CreateMul(g, ctx.i64(Mg))),
-                                           ctx.i64(P)));
+      llvm::Value *og = b.CreateGEP(
+          se, out,
+          b.CreateMul(b.CreateAdd(b.CreateMul(n, ctx.i64(M)),
+                                  b.CreateMul(g, ctx.i64(Mg))),
+                      ctx.i64(P)));
       llvm::Value *bg = hasBias ? at(ctx, bias, b.CreateMul(g, ctx.i64(Mg))) : null;
       llvm::Value *B = xg;
       if (!direct) {
-        emitIm2col(ctx, xg, col, Cg, h, w);
+        emitIm2col(ctx, xg, col, Cg, h, w, dt);
         B = col;
       }
-      b.CreateCall(gemm, {wg, B, og, bg, null, gemmScratch});
+      b.CreateCall(gemm, {wg, B, half ? o32 : og, bg,
+                          epi ? epi->prepare(n, g) : null, gemmScratch});
+      if (half)
+        narrowInto(ctx, og, o32, Mg * P, dt);
     }, "g");
   }, "n");
   ctx.finish();
   return absl::OkStatus();
+}
+
+} // namespace
+
+absl::Status lowerConv2d(const Op &op, LoweringContext &ctx) {
+  return lowerConv(op, ctx, nullptr);
+}
+
+absl::Status lowerConv2dWithEpilogue(const Op &conv, LoweringContext &ctx,
+                                     const ConvEpilogue &epilogue) {
+  return lowerConv(conv, ctx, &epilogue);
 }
 
 absl::Status lowerMaxPool2d(const Op &op, LoweringContext &ctx) {
@@ -512,46 +906,61 @@ absl::Status lowerAvgPool2d(const Op &op, LoweringContext &ctx) {
 
 absl::Status lowerGlobalAvgPool(const Op &op, LoweringContext &ctx) {
   const TensorType &xt = op.operand(0)->type, &rt = op.result(0)->type;
-  if (!allF32(op) || xt.rank() < 3 || rt.numElements() == 0)
+  const DType dt = xt.dtype;
+  if ((dt != DType::F32 && !lowp::isHalf(dt)) || xt.rank() < 3 ||
+      rt.numElements() == 0)
     return absl::UnimplementedError(
-        "'global_avg_pool' is lowered for non-empty f32 only");
+        "'global_avg_pool' is lowered for non-empty float tensors only");
   const int64_t planes = xt.shape[0] * xt.shape[1];
   int64_t size = 1;
   for (int i = 2; i < xt.rank(); ++i)
     size *= xt.shape[i];
-  llvm::IRBuilder<> &b = ctx.b();
-  llvm::Type *f32 = b.getFloatTy();
-  const int VW = ctx.vectorWidth();
-  llvm::Type *vt = ctx.vectorOf(f32, VW);
-  llvm::Value *x = ctx.operandPtr(0), *out = ctx.resultPtr(0);
-  // Accumulators in entry-block allocas (promoted to registers).
-  llvm::IRBuilder<> eb(&ctx.function()->getEntryBlock(),
-                       ctx.function()->getEntryBlock().begin());
-  llvm::Value *vacc = eb.CreateAlloca(vt);
-  llvm::Value *sacc = eb.CreateAlloca(f32);
-  const int64_t nv = VW > 1 ? size / VW * VW : 0;
-  ctx.emitLoop(0, planes, 1, [&](llvm::Value *pl) {
-    llvm::Value *in = at(ctx, x, b.CreateMul(pl, ctx.i64(size)));
-    llvm::Value *total = llvm::ConstantFP::get(f32, 0.0);
-    if (nv > 0) {
-      b.CreateStore(llvm::Constant::getNullValue(vt), vacc);
-      ctx.emitLoop(0, nv, VW, [&](llvm::Value *i) {
-        b.CreateStore(b.CreateFAdd(b.CreateLoad(vt, vacc),
-                                   ctx.load(vt, f32, in, i)),
-                      vacc);
-      }, "i");
-      total = b.CreateFAddReduce(total, b.CreateLoad(vt, vacc));
-    }
-    b.CreateStore(total, sacc);
-    ctx.emitLoop(nv, size, 1, [&](llvm::Value *i) {
-      b.CreateStore(b.CreateFAdd(b.CreateLoad(f32, sacc),
-                                 ctx.load(f32, f32, in, i)),
-                    sacc);
-    }, "r");
-    llvm::Value *mean = b.CreateFDiv(b.CreateLoad(f32, sacc),
-                               llvm::ConstantFP::get(f32, static_cast<double>(size)));
-    ctx.store(mean, f32, out, pl);
-  }, "plane");
+  // f32 sums in f32 lanes; f16/bf16 (widened exactly) in double, rounded
+  // once at the store, as the reference does.
+  const bool half = lowp::isHalf(dt);
+  std::vector<llvm::Value *> values = {ctx.operandPtr(0), ctx.resultPtr(0)};
+  ctx.emitParallelFor(planes, ceilDiv(kMinTaskWork, std::max<int64_t>(size, 1)),
+                      values, [&](llvm::Value *first, llvm::Value *last) {
+    llvm::IRBuilder<> &b = ctx.b();
+    llvm::Type *accTy = half ? b.getDoubleTy() : b.getFloatTy();
+    const int VW = ctx.vectorWidth();
+    llvm::Type *vt = ctx.vectorOf(accTy, VW);
+    llvm::Value *x = values[0], *out = values[1];
+    // Accumulators in entry-block allocas (promoted to registers).
+    llvm::IRBuilder<> eb(&ctx.function()->getEntryBlock(),
+                         ctx.function()->getEntryBlock().begin());
+    llvm::Value *vacc = eb.CreateAlloca(vt);
+    llvm::Value *sacc = eb.CreateAlloca(accTy);
+    auto loadAcc = [&](llvm::Value *i, int lanes) {
+      llvm::Value *v = lowp::loadF32(ctx, dt, lanes, x, i);
+      return half ? b.CreateFPExt(v, ctx.vectorOf(accTy, lanes)) : v;
+    };
+    const int64_t nv = VW > 1 ? size / VW * VW : 0;
+    ctx.emitLoop(first, last, 1, [&](llvm::Value *pl) {
+      llvm::Value *base = b.CreateMul(pl, ctx.i64(size));
+      llvm::Value *total = llvm::ConstantFP::get(accTy, 0.0);
+      if (nv > 0) {
+        b.CreateStore(llvm::Constant::getNullValue(vt), vacc);
+        ctx.emitLoop(0, nv, VW, [&](llvm::Value *i) {
+          b.CreateStore(b.CreateFAdd(b.CreateLoad(vt, vacc),
+                                     loadAcc(b.CreateAdd(base, i), VW)),
+                        vacc);
+        }, "i");
+        total = b.CreateFAddReduce(total, b.CreateLoad(vt, vacc));
+      }
+      b.CreateStore(total, sacc);
+      ctx.emitLoop(nv, size, 1, [&](llvm::Value *i) {
+        b.CreateStore(b.CreateFAdd(b.CreateLoad(accTy, sacc),
+                                   loadAcc(b.CreateAdd(base, i), 1)),
+                      sacc);
+      }, "r");
+      llvm::Value *mean = b.CreateFDiv(
+          b.CreateLoad(accTy, sacc),
+          llvm::ConstantFP::get(accTy, static_cast<double>(size)));
+      lowp::storeF32(ctx, dt, half ? lowp::roundForStore(b, mean, dt) : mean,
+                     out, pl);
+    }, "plane");
+  });
   ctx.finish();
   return absl::OkStatus();
 }

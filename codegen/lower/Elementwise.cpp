@@ -7,7 +7,10 @@
 // innermost dim is vectorized with <W x T> (W = target.f32VectorWidth)
 // loads for operands of stride 1 and a splat for broadcast ones (stride 0),
 // and a scalar loop does the remainder. Each op supplies only a function
-// from operand values (scalars or vectors) to the result value.
+// from operand values (scalars or vectors) to the result value. The memory
+// plan may give the result the buffer of a same-shape operand (in place,
+// codegen/MemoryPlan.h): that is safe because every index is loaded before
+// it is stored and no pointer is marked noalias; keep it so.
 //
 // Numerics, against the interpreter (which computes in double and rounds):
 // - exact: add, sub, mul, div, sqrt and reciprocal in f32 (IEEE f32 +-*/ and
@@ -22,12 +25,22 @@
 // - a few ulp: exp, sigmoid, tanh and gelu (approximate="tanh") use a
 //   vectorized f32 exp (Cephes range reduction and polynomial); the unit
 //   tests measure and bound the error.
-// Integer division and pow report errors (division by zero) that a kernel
-// cannot return: they stay on the interpreter, as do f16 and bf16.
+// - integers: div truncates toward zero, pow squares and multiplies with
+//   wrapping, as the reference; a zero divisor and zero to a negative power
+//   make the kernel return a KernelError (the run fails naming the op).
+// - f16 and bf16: widened to f32 on load (exact); each op computes the
+//   reference's formula in double (the same libm calls, lane by lane), rounds
+//   to odd at f32 and then to nearest even at 16 bits on store, which is
+//   exactly the reference's one rounding from double: bit-exact for every op.
+//   Selections (neg, abs, relu, max, min, clip, compare) work on the f32
+//   values, also exact.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/lower/Elementwise.h"
 #include "codegen/Lowering.h"
+#include "codegen/lower/LowPrecision.h"
 #include "codegen/lower/VectorMath.h"
+#include "ir/ops/OpSupport.h"
 
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/Intrinsics.h"
@@ -49,19 +62,6 @@ using ComputeFn = std::function<llvm::Value *(LoweringContext &, llvm::ArrayRef<
 absl::Status unsupported(const Op &op, const std::string &why) {
   return absl::UnimplementedError("'" + std::string(op.mnemonic()) +
                                   "' is not lowered for " + why);
-}
-
-/// Element strides of a row-major `in` broadcast to `out` (0 on broadcast dims).
-std::vector<int64_t> broadcastStrides(const Shape &in, const Shape &out) {
-  std::vector<int64_t> strides(out.size(), 0);
-  int64_t stride = 1;
-  size_t offset = out.size() - in.size();
-  for (size_t d = in.size(); d-- > 0;) {
-    if (in[d] != 1)
-      strides[offset + d] = stride;
-    stride *= in[d];
-  }
-  return strides;
 }
 
 struct Dim {
@@ -98,12 +98,41 @@ std::vector<Dim> coalesce(const Shape &out,
   return dims;
 }
 
+/// Set by elementwiseSignature/emitElementwiseOp (Elementwise.h) around a
+/// call of an op's lowering: emitElementwise then records the op's types
+/// and, unless describeOnly, applies its compute function to `args` in place
+/// of emitting a loop nest.
+struct Capture {
+  bool describeOnly = true;
+  llvm::ArrayRef<llvm::Value *> args;
+  ElementwiseSignature signature;
+  llvm::Value *result = nullptr;
+};
+thread_local Capture *capture = nullptr;
+
 /// The loop nest for op's result (result 0), reading operands through
-/// `types` (LLVM element types; nullptr skips an operand) and writing
-/// `resultType`.
+/// `types` (LLVM element types of memory) and writing `resultType`.
+/// `dtypes`, when given, holds the dtype of each operand and then of the
+/// result: f16/bf16 operands reach `fn` widened to f32, and an f16/bf16
+/// result is computed by `fn` as f32 and rounded to nearest even on store.
 void emitElementwise(LoweringContext &ctx, const std::vector<llvm::Type *> &types,
-                     llvm::Type *resultType, const ComputeFn &fn) {
+                     llvm::Type *resultType, const ComputeFn &fn,
+                     const std::vector<DType> &dtypes = {}) {
+  if (capture) { // an op of a fused loop: no loop of its own
+    capture->signature = {types, resultType, dtypes};
+    if (!capture->describeOnly)
+      capture->result = fn(ctx, capture->args);
+    return;
+  }
   const Op &op = ctx.op();
+  auto halfAt = [&](size_t k) {
+    return k < dtypes.size() && lowp::isHalf(dtypes[k]) ? std::optional(dtypes[k])
+                                                        : std::nullopt;
+  };
+  auto widened = [&](size_t k, llvm::Value *v) {
+    std::optional<DType> h = halfAt(k);
+    return h ? lowp::widen(ctx.b(), v, *h) : v;
+  };
   const Shape &out = op.result(0)->type.shape;
   Builder &b = ctx.b();
   size_t n = types.size();
@@ -144,7 +173,7 @@ void emitElementwise(LoweringContext &ctx, const std::vector<llvm::Type *> &type
         std::vector<llvm::Value *> splats(n, nullptr);
         for (size_t k = 0; k < n; ++k)
           if (inner.strides[k] == 0)
-            splats[k] = ctx.load(types[k], types[k], ptrs[k], offsets[k]);
+            splats[k] = widened(k, ctx.load(types[k], types[k], ptrs[k], offsets[k]));
         auto body = [&](llvm::Value *j, int lanes) {
           std::vector<llvm::Value *> args;
           for (size_t k = 0; k < n; ++k) {
@@ -157,10 +186,12 @@ void emitElementwise(LoweringContext &ctx, const std::vector<llvm::Type *> &type
                 offsets[k], inner.strides[k] == 1
                                 ? j
                                 : b.CreateMul(j, ctx.i64(inner.strides[k])));
-            args.push_back(ctx.load(ctx.vectorOf(types[k], lanes), types[k],
-                                    ptrs[k], idx));
+            args.push_back(widened(k, ctx.load(ctx.vectorOf(types[k], lanes),
+                                               types[k], ptrs[k], idx)));
           }
           llvm::Value *r = fn(ctx, args);
+          if (std::optional<DType> h = halfAt(n))
+            r = lowp::narrow(b, r, *h);
           ctx.store(r, resultType, outPtr, b.CreateAdd(offsets[n], j));
         };
         int64_t vectorEnd = vectorizable ? inner.size / w * w : 0;
@@ -178,6 +209,8 @@ using vmath::expF32;
 using vmath::fconst;
 using vmath::fmuladd;
 using vmath::nanMax;
+using vmath::sigmoidF32;
+using vmath::tanhF32;
 using vmath::nanMin;
 using vmath::toDouble;
 using vmath::toFloat;
@@ -193,91 +226,76 @@ llvm::Value *toBool(Builder &b, llvm::Value *i1) {
 llvm::Value *unaryIntrinsic(Builder &b, llvm::Intrinsic::ID id, llvm::Value *x) {
   return b.CreateIntrinsic(id, {x->getType()}, {x});
 }
-/// Calls libm's double `name` on an f32 value, rounding the result once.
-llvm::Value *libmF32(LoweringContext &ctx, const std::string &name, llvm::Value *x) {
-  return toFloat(ctx.b(), ctx.callLibm(name, toDouble(ctx.b(), x)));
-}
 
-
-/// 1 / (1 + e^-x) computed from e = e^-|x| <= 1: 1/(1+e) for x >= 0 and
-/// e/(1+e) below, so that no cancellation or overflow occurs. `lo`, when
-/// given, is a small correction to x (x + lo is the true argument, |lo| at
-/// most half an ulp of x): e^-|x+lo| = e^-|x| (1 -+ lo) to first order.
-llvm::Value *sigmoidF32(Builder &b, llvm::Value *x, llvm::Value *lo = nullptr) {
-  llvm::Value *e = expF32(b, b.CreateFNeg(unaryIntrinsic(b, llvm::Intrinsic::fabs, x)));
-  llvm::Value *positive = b.CreateFCmpOGE(x, fconst(x, 0.0));
-  if (lo) {
-    llvm::Value *signedLo = b.CreateSelect(positive, b.CreateFNeg(lo), lo);
-    e = fmuladd(b, e, signedLo, e);
-  }
-  llvm::Value *den = b.CreateFAdd(fconst(x, 1.0), e);
-  llvm::Value *num = b.CreateSelect(positive, fconst(x, 1.0), e);
-  return b.CreateFDiv(num, den);
-}
-
-/// Cephes tanhf: an odd polynomial for |x| <= 0.625, else 1 - 2/(e^2|x| + 1)
-/// with x's sign.
-llvm::Value *tanhF32(Builder &b, llvm::Value *x) {
-  llvm::Value *ax = unaryIntrinsic(b, llvm::Intrinsic::fabs, x);
-  llvm::Value *s = expF32(b, b.CreateFAdd(ax, ax));
-  llvm::Value *large = b.CreateFSub(
-      fconst(x, 1.0), b.CreateFDiv(fconst(x, 2.0), b.CreateFAdd(s, fconst(x, 1.0))));
-  large = b.CreateIntrinsic(llvm::Intrinsic::copysign, {x->getType()}, {large, x});
-  llvm::Value *z = b.CreateFMul(x, x);
-  llvm::Value *p = fconst(x, -5.70498872745E-3);
-  for (double c : {2.06390887954E-2, -5.37397155531E-2, 1.33314422036E-1,
-                   -3.33332819422E-1})
-    p = fmuladd(b, p, z, fconst(x, c));
-  llvm::Value *small = fmuladd(b, b.CreateFMul(p, z), x, x);
-  return b.CreateSelect(b.CreateFCmpOGT(ax, fconst(x, 0.625)), large, small);
-}
 
 bool isSigned(DType t) { return isSignedInteger(t); }
 
 // ----- Op families -----------------------------------------------------------
 
-/// A unary op on f32 only.
-absl::Status lowerUnaryF32(const Op &op, LoweringContext &ctx,
-                           std::function<llvm::Value *(LoweringContext &, llvm::Value *)> f) {
-  if (op.operand(0)->type.dtype != DType::F32)
-    return unsupported(op, std::string(dtypeName(op.operand(0)->type.dtype)));
-  llvm::Type *t = ctx.b().getFloatTy();
-  emitElementwise(ctx, {t}, t,
-                  [&](LoweringContext &c, llvm::ArrayRef<llvm::Value *> a) {
-                    return f(c, a[0]);
-                  });
+using UnaryFn = std::function<llvm::Value *(LoweringContext &, llvm::Value *)>;
+
+/// A unary op on a float dtype. f32 lanes go through `f32`; for f16 and
+/// bf16, `f64` evaluates the reference's formula on double lanes (with the
+/// same libm functions), rounded to odd at f32 and then to nearest even at
+/// 16 bits on store: exactly the reference's result.
+absl::Status lowerUnaryFloat(const Op &op, LoweringContext &ctx, UnaryFn f32,
+                             UnaryFn f64) {
+  DType dt = op.operand(0)->type.dtype;
+  if (!isFloat(dt))
+    return unsupported(op, std::string(dtypeName(dt)));
+  llvm::Type *t = lowp::storageType(ctx, dt);
+  emitElementwise(
+      ctx, {t}, t,
+      [&](LoweringContext &c, llvm::ArrayRef<llvm::Value *> a) {
+        if (dt == DType::F32)
+          return f32(c, a[0]);
+        Builder &b = c.b();
+        return lowp::roundToOddF32(b, f64(c, toDouble(b, a[0])));
+      },
+      {dt, dt});
   return absl::OkStatus();
 }
 
-/// An op whose operands and result have one element type each, from dtypes.
+/// f32 lanes through a double formula, rounded once.
+UnaryFn viaDouble(UnaryFn f64) {
+  return [f64](LoweringContext &c, llvm::Value *x) {
+    return toFloat(c.b(), f64(c, toDouble(c.b(), x)));
+  };
+}
+
+/// An op whose operands and result have one element type each, from dtypes;
+/// f16/bf16 values reach `fn` as f32 (see emitElementwise).
 absl::Status lowerWithTypes(const Op &op, LoweringContext &ctx,
                             const ComputeFn &fn) {
   std::vector<llvm::Type *> types;
+  std::vector<DType> dtypes;
   for (size_t i = 0; i < op.operands.size(); ++i) {
-    std::optional<llvm::Type *> t = ctx.scalarType(op.operand(i)->type.dtype);
-    if (!t)
-      return unsupported(op, std::string(dtypeName(op.operand(i)->type.dtype)));
-    types.push_back(*t);
+    dtypes.push_back(op.operand(i)->type.dtype);
+    types.push_back(lowp::storageType(ctx, dtypes.back()));
   }
-  std::optional<llvm::Type *> rt = ctx.scalarType(op.result(0)->type.dtype);
-  if (!rt)
-    return unsupported(op, std::string(dtypeName(op.result(0)->type.dtype)));
-  emitElementwise(ctx, types, *rt, fn);
+  dtypes.push_back(op.result(0)->type.dtype);
+  emitElementwise(ctx, types, lowp::storageType(ctx, dtypes.back()), fn, dtypes);
   return absl::OkStatus();
 }
 
-/// A binary arithmetic op: `ff` for f32, `fi(signed)` for integers (nullptr:
-/// not lowered for integers).
-absl::Status lowerBinary(const Op &op, LoweringContext &ctx,
-                         std::function<llvm::Value *(Builder &, llvm::Value *, llvm::Value *)> ff,
-                         std::function<llvm::Value *(Builder &, llvm::Value *, llvm::Value *, bool)> fi) {
+using FloatBinaryFn = std::function<llvm::Value *(Builder &, llvm::Value *, llvm::Value *)>;
+using IntBinaryFn =
+    std::function<llvm::Value *(LoweringContext &, llvm::Value *, llvm::Value *, bool)>;
+
+/// A binary arithmetic op: `ff` for floats (f32 lanes; for f16/bf16 double
+/// lanes rounded to odd, as the reference computes), `fi(signed)` for
+/// integers.
+absl::Status lowerBinary(const Op &op, LoweringContext &ctx, FloatBinaryFn ff,
+                         IntBinaryFn fi) {
   DType dt = op.operand(0)->type.dtype;
-  if (!isFloat(dt) && !fi)
-    return unsupported(op, std::string(dtypeName(dt)) +
-                               " (integer errors need the interpreter)");
   bool sign = isSigned(dt);
   return lowerWithTypes(op, ctx, [&](LoweringContext &c, llvm::ArrayRef<llvm::Value *> a) {
-    return isFloat(dt) ? ff(c.b(), a[0], a[1]) : fi(c.b(), a[0], a[1], sign);
+    Builder &b = c.b();
+    if (dt == DType::F32)
+      return ff(b, a[0], a[1]);
+    if (lowp::isHalf(dt))
+      return lowp::roundToOddF32(b, ff(b, toDouble(b, a[0]), toDouble(b, a[1])));
+    return fi(c, a[0], a[1], sign);
   });
 }
 
@@ -295,6 +313,80 @@ absl::Status lowerCompare(const Op &op, LoweringContext &ctx,
 
 /// Clamps a double bound to an integer dtype's range ([ceil(lo)] or
 /// [floor(hi)], as the reference does before saturating).
+int64_t intBound(double v, bool upper, DType t);
+
+/// `v` as the reference stores it in float dtype `t` (ops::storeDouble:
+/// for f16/bf16 through round to odd), as an f32 value.
+float storedAs(double v, DType t) {
+  absl::StatusOr<Tensor> s = Tensor::allocate(TensorType(t, {}));
+  if (!s.ok())
+    return static_cast<float>(v);
+  ops::storeDouble(*s, 0, v);
+  return static_cast<float>(s->elementAsDouble(0));
+}
+
+/// True when any lane of the i1 value `v` is.
+llvm::Value *anyLane(Builder &b, llvm::Value *v) {
+  return v->getType()->isVectorTy() ? b.CreateOrReduce(v) : v;
+}
+
+/// The reference's integer division: truncation toward zero; a zero
+/// divisor is an error; x / -1 is computed as 0 - x, so INT_MIN / -1 wraps
+/// to INT_MIN instead of trapping (idiv faults on x86).
+llvm::Value *intDiv(LoweringContext &c, llvm::Value *x, llvm::Value *y, bool s) {
+  Builder &b = c.b();
+  c.failIf(anyLane(b, b.CreateICmpEQ(y, iconst(y, 0))), KernelError::DivisionByZero);
+  if (!s)
+    return b.CreateUDiv(x, y);
+  llvm::Value *minusOne = b.CreateICmpEQ(y, iconst(y, -1));
+  llvm::Value *q = b.CreateSDiv(x, b.CreateSelect(minusOne, iconst(y, 1), y));
+  return b.CreateSelect(minusOne, b.CreateSub(iconst(x, 0), x), q);
+}
+
+/// The reference's integer pow: square and multiply with wrapping products
+/// (wrapping in the dtype's width equals wrapping int64 then truncating),
+/// all lanes together until every lane's exponent is used up. A negative
+/// exponent gives 1 for base 1, +-1 for base -1 and 0 otherwise; zero to a
+/// negative power is an error.
+llvm::Value *intPow(LoweringContext &c, llvm::Value *base, llvm::Value *e, bool s) {
+  Builder &b = c.b();
+  llvm::Value *negative = nullptr, *rest = e;
+  if (s) {
+    negative = b.CreateICmpSLT(e, iconst(e, 0));
+    c.failIf(anyLane(b, b.CreateAnd(negative, b.CreateICmpEQ(base, iconst(base, 0)))),
+             KernelError::ZeroToNegativePower);
+    rest = b.CreateSelect(negative, iconst(e, 0), e);
+  }
+  llvm::BasicBlock *pre = b.GetInsertBlock();
+  llvm::BasicBlock *loop = llvm::BasicBlock::Create(c.llvm(), "pow.loop", c.function());
+  llvm::BasicBlock *exit = llvm::BasicBlock::Create(c.llvm(), "pow.exit", c.function());
+  b.CreateBr(loop);
+  b.SetInsertPoint(loop);
+  llvm::PHINode *result = b.CreatePHI(base->getType(), 2, "pow.result");
+  llvm::PHINode *square = b.CreatePHI(base->getType(), 2, "pow.square");
+  llvm::PHINode *bits = b.CreatePHI(e->getType(), 2, "pow.bits");
+  result->addIncoming(iconst(base, 1), pre);
+  square->addIncoming(base, pre);
+  bits->addIncoming(rest, pre);
+  llvm::Value *odd = b.CreateTrunc(bits, withElement(bits, b.getInt1Ty()));
+  llvm::Value *nextResult = b.CreateSelect(odd, b.CreateMul(result, square), result);
+  llvm::Value *nextBits = b.CreateLShr(bits, iconst(bits, 1));
+  result->addIncoming(nextResult, loop);
+  square->addIncoming(b.CreateMul(square, square), loop);
+  bits->addIncoming(nextBits, loop);
+  b.CreateCondBr(anyLane(b, b.CreateICmpNE(nextBits, iconst(bits, 0))), loop, exit);
+  b.SetInsertPoint(exit);
+  if (!negative)
+    return nextResult;
+  llvm::Value *one = iconst(base, 1), *minusOne = iconst(base, -1);
+  llvm::Value *oddExponent = b.CreateTrunc(e, withElement(e, b.getInt1Ty()));
+  llvm::Value *inverse = b.CreateSelect(
+      b.CreateICmpEQ(base, one), one,
+      b.CreateSelect(b.CreateICmpEQ(base, minusOne),
+                     b.CreateSelect(oddExponent, minusOne, one), iconst(base, 0)));
+  return b.CreateSelect(negative, inverse, nextResult);
+}
+
 int64_t intBound(double v, bool upper, DType t) {
   double r = upper ? std::floor(v) : std::ceil(v);
   int64_t lo, hi;
@@ -315,46 +407,79 @@ int64_t intBound(double v, bool upper, DType t) {
 
 // ----- Unary, float ----------------------------------------------------------
 
+// The double formulas are the reference's (ir/ops/Elementwise.cpp), operation
+// for operation, so that f16/bf16 results are bit-exact.
+llvm::Value *libm(LoweringContext &c, const char *name, llvm::Value *d) {
+  return c.callLibm(name, d);
+}
+llvm::Value *sqrtOf(Builder &b, llvm::Value *x) {
+  return unaryIntrinsic(b, llvm::Intrinsic::sqrt, x);
+}
+llvm::Value *sigmoidF64(LoweringContext &c, llvm::Value *d) {
+  Builder &b = c.b();
+  llvm::Value *e = libm(c, "exp", b.CreateFNeg(d));
+  return b.CreateFDiv(fconst(d, 1.0), b.CreateFAdd(fconst(d, 1.0), e));
+}
+llvm::Value *geluErfF64(LoweringContext &c, llvm::Value *d) {
+  Builder &b = c.b();
+  llvm::Value *e = libm(c, "erf", b.CreateFDiv(d, fconst(d, std::sqrt(2.0))));
+  return b.CreateFMul(b.CreateFMul(fconst(d, 0.5), d), b.CreateFAdd(fconst(d, 1.0), e));
+}
+llvm::Value *geluTanhF64(LoweringContext &c, llvm::Value *d) {
+  Builder &b = c.b();
+  llvm::Value *cube = b.CreateFMul(b.CreateFMul(b.CreateFMul(fconst(d, 0.044715), d), d), d);
+  llvm::Value *t = libm(c, "tanh",
+                        b.CreateFMul(fconst(d, std::sqrt(2.0 / std::numbers::pi)),
+                                     b.CreateFAdd(d, cube)));
+  return b.CreateFMul(b.CreateFMul(fconst(d, 0.5), d), b.CreateFAdd(fconst(d, 1.0), t));
+}
+
 absl::Status lowerExp(const Op &op, LoweringContext &ctx) {
-  return lowerUnaryF32(op, ctx, [](LoweringContext &c, llvm::Value *x) { return expF32(c.b(), x); });
+  return lowerUnaryFloat(
+      op, ctx, [](LoweringContext &c, llvm::Value *x) { return expF32(c.b(), x); },
+      [](LoweringContext &c, llvm::Value *d) { return libm(c, "exp", d); });
 }
 absl::Status lowerLog(const Op &op, LoweringContext &ctx) {
-  return lowerUnaryF32(op, ctx, [](LoweringContext &c, llvm::Value *x) { return libmF32(c, "log", x); });
+  UnaryFn f64 = [](LoweringContext &c, llvm::Value *d) { return libm(c, "log", d); };
+  return lowerUnaryFloat(op, ctx, viaDouble(f64), f64);
 }
 absl::Status lowerSqrt(const Op &op, LoweringContext &ctx) {
-  return lowerUnaryF32(op, ctx, [](LoweringContext &c, llvm::Value *x) {
-    return unaryIntrinsic(c.b(), llvm::Intrinsic::sqrt, x);
-  });
+  UnaryFn f = [](LoweringContext &c, llvm::Value *x) { return sqrtOf(c.b(), x); };
+  return lowerUnaryFloat(op, ctx, f, f);
 }
 absl::Status lowerRsqrt(const Op &op, LoweringContext &ctx) {
   // 1/sqrt in f32 rounds twice; in double and rounded once it is the reference.
-  return lowerUnaryF32(op, ctx, [](LoweringContext &c, llvm::Value *x) {
-    Builder &b = c.b();
-    llvm::Value *d = toDouble(b, x);
-    return toFloat(b, b.CreateFDiv(fconst(d, 1.0),
-                                   unaryIntrinsic(b, llvm::Intrinsic::sqrt, d)));
-  });
+  UnaryFn f64 = [](LoweringContext &c, llvm::Value *d) {
+    return c.b().CreateFDiv(fconst(d, 1.0), sqrtOf(c.b(), d));
+  };
+  return lowerUnaryFloat(op, ctx, viaDouble(f64), f64);
 }
 absl::Status lowerReciprocal(const Op &op, LoweringContext &ctx) {
-  return lowerUnaryF32(op, ctx, [](LoweringContext &c, llvm::Value *x) {
+  UnaryFn f = [](LoweringContext &c, llvm::Value *x) {
     return c.b().CreateFDiv(fconst(x, 1.0), x);
-  });
+  };
+  return lowerUnaryFloat(op, ctx, f, f);
 }
 absl::Status lowerTanh(const Op &op, LoweringContext &ctx) {
-  return lowerUnaryF32(op, ctx, [](LoweringContext &c, llvm::Value *x) { return tanhF32(c.b(), x); });
+  return lowerUnaryFloat(
+      op, ctx, [](LoweringContext &c, llvm::Value *x) { return tanhF32(c.b(), x); },
+      [](LoweringContext &c, llvm::Value *d) { return libm(c, "tanh", d); });
 }
 absl::Status lowerSigmoid(const Op &op, LoweringContext &ctx) {
-  return lowerUnaryF32(op, ctx, [](LoweringContext &c, llvm::Value *x) { return sigmoidF32(c.b(), x); });
+  return lowerUnaryFloat(
+      op, ctx, [](LoweringContext &c, llvm::Value *x) { return sigmoidF32(c.b(), x); },
+      sigmoidF64);
 }
 absl::Status lowerErf(const Op &op, LoweringContext &ctx) {
-  return lowerUnaryF32(op, ctx, [](LoweringContext &c, llvm::Value *x) { return libmF32(c, "erf", x); });
+  UnaryFn f64 = [](LoweringContext &c, llvm::Value *d) { return libm(c, "erf", d); };
+  return lowerUnaryFloat(op, ctx, viaDouble(f64), f64);
 }
 absl::Status lowerGelu(const Op &op, LoweringContext &ctx) {
   if (op.attrs.getString("approximate", "none") == "tanh") {
     // 0.5 x (1 + tanh(u)) = x sigmoid(2u): no cancellation for x < 0. The
     // sigmoid's condition number is about |2u|, so 2u is formed in double
     // and passed as an f32 pair (hi + lo).
-    return lowerUnaryF32(op, ctx, [](LoweringContext &c, llvm::Value *x) {
+    UnaryFn f32 = [](LoweringContext &c, llvm::Value *x) {
       Builder &b = c.b();
       llvm::Value *d = toDouble(b, x);
       llvm::Value *d3 = b.CreateFMul(b.CreateFMul(d, d), d);
@@ -367,35 +492,35 @@ absl::Status lowerGelu(const Op &op, LoweringContext &ctx) {
           unaryIntrinsic(b, llvm::Intrinsic::fabs, hi), fconst(hi, INFINITY));
       lo = b.CreateSelect(finite, lo, fconst(lo, 0.0));
       return b.CreateFMul(x, sigmoidF32(b, hi, lo));
-    });
+    };
+    return lowerUnaryFloat(op, ctx, f32, geluTanhF64);
   }
   // The reference's formula, in double, with libm's erf: bit-exact.
-  return lowerUnaryF32(op, ctx, [](LoweringContext &c, llvm::Value *x) {
-    Builder &b = c.b();
-    llvm::Value *d = toDouble(b, x);
-    llvm::Value *e = c.callLibm("erf", b.CreateFDiv(d, fconst(d, std::sqrt(2.0))));
-    return toFloat(b, b.CreateFMul(b.CreateFMul(fconst(d, 0.5), d),
-                                   b.CreateFAdd(fconst(d, 1.0), e)));
-  });
+  return lowerUnaryFloat(op, ctx, viaDouble(geluErfF64), geluErfF64);
 }
 absl::Status lowerRound(const Op &op, LoweringContext &ctx) {
-  return lowerUnaryF32(op, ctx, [](LoweringContext &c, llvm::Value *x) {
+  UnaryFn f = [](LoweringContext &c, llvm::Value *x) {
     return unaryIntrinsic(c.b(), llvm::Intrinsic::roundeven, x);
-  });
+  };
+  return lowerUnaryFloat(op, ctx, f, f);
 }
 absl::Status lowerLeakyRelu(const Op &op, LoweringContext &ctx) {
   double alpha = op.attrs.getFloat("alpha", 0.01);
+  UnaryFn f64 = [alpha](LoweringContext &c, llvm::Value *d) {
+    Builder &b = c.b();
+    return b.CreateSelect(b.CreateFCmpOGT(d, fconst(d, 0.0)), d,
+                          b.CreateFMul(fconst(d, alpha), d));
+  };
   // alpha * x rounds once in the reference; in f32 that needs alpha to be
   // an f32, else the product is formed in double.
-  bool exactInF32 = static_cast<double>(static_cast<float>(alpha)) == alpha;
-  return lowerUnaryF32(op, ctx, [=](LoweringContext &c, llvm::Value *x) {
+  if (static_cast<double>(static_cast<float>(alpha)) != alpha)
+    return lowerUnaryFloat(op, ctx, viaDouble(f64), f64);
+  UnaryFn f32 = [alpha](LoweringContext &c, llvm::Value *x) {
     Builder &b = c.b();
-    llvm::Value *scaled =
-        exactInF32 ? b.CreateFMul(fconst(x, alpha), x)
-                   : toFloat(b, b.CreateFMul(fconst(toDouble(b, x), alpha),
-                                             toDouble(b, x)));
-    return b.CreateSelect(b.CreateFCmpOGT(x, fconst(x, 0.0)), x, scaled);
-  });
+    return b.CreateSelect(b.CreateFCmpOGT(x, fconst(x, 0.0)), x,
+                          b.CreateFMul(fconst(x, alpha), x));
+  };
+  return lowerUnaryFloat(op, ctx, f32, f64);
 }
 
 // ----- Unary, any number type -------------------------------------------------
@@ -436,17 +561,22 @@ absl::Status lowerClip(const Op &op, LoweringContext &ctx) {
   DType dt = op.operand(0)->type.dtype;
   bool hasMin = op.attrs.has("min"), hasMax = op.attrs.has("max");
   double lo = op.attrs.getFloat("min"), hi = op.attrs.getFloat("max");
+  float storedLo = isFloat(dt) && hasMin ? storedAs(lo, dt) : 0.0f;
+  float storedHi = isFloat(dt) && hasMax ? storedAs(hi, dt) : 0.0f;
   return lowerWithTypes(op, ctx, [=](LoweringContext &c, llvm::ArrayRef<llvm::Value *> a) {
     Builder &b = c.b();
     llvm::Value *v = a[0];
     if (isFloat(dt)) {
       // Comparing with the bounds rounded to f32 picks the same result as
-      // comparing in double (rounding is monotonic), and the bound itself
-      // is rounded on store in the reference.
+      // comparing in double (rounding is monotonic); the bound chosen is
+      // stored as the reference stores it (for f16/bf16 through round to
+      // odd). x is NaN: both compares are false and NaN stays.
       if (hasMin)
-        v = nanMax(b, v, fconst(v, static_cast<float>(lo)));
+        v = b.CreateSelect(b.CreateFCmpOLT(v, fconst(v, static_cast<float>(lo))),
+                           fconst(v, storedLo), v);
       if (hasMax)
-        v = nanMin(b, v, fconst(v, static_cast<float>(hi)));
+        v = b.CreateSelect(b.CreateFCmpOLT(fconst(v, static_cast<float>(hi)), v),
+                           fconst(v, storedHi), v);
       return v;
     }
     bool s = isSigned(dt);
@@ -467,40 +597,48 @@ absl::Status lowerClip(const Op &op, LoweringContext &ctx) {
 absl::Status lowerAdd(const Op &op, LoweringContext &ctx) {
   return lowerBinary(
       op, ctx, [](Builder &b, llvm::Value *x, llvm::Value *y) { return b.CreateFAdd(x, y); },
-      [](Builder &b, llvm::Value *x, llvm::Value *y, bool) { return b.CreateAdd(x, y); });
+      [](LoweringContext &c, llvm::Value *x, llvm::Value *y, bool) { return c.b().CreateAdd(x, y); });
 }
 absl::Status lowerSub(const Op &op, LoweringContext &ctx) {
   return lowerBinary(
       op, ctx, [](Builder &b, llvm::Value *x, llvm::Value *y) { return b.CreateFSub(x, y); },
-      [](Builder &b, llvm::Value *x, llvm::Value *y, bool) { return b.CreateSub(x, y); });
+      [](LoweringContext &c, llvm::Value *x, llvm::Value *y, bool) { return c.b().CreateSub(x, y); });
 }
 absl::Status lowerMul(const Op &op, LoweringContext &ctx) {
   return lowerBinary(
       op, ctx, [](Builder &b, llvm::Value *x, llvm::Value *y) { return b.CreateFMul(x, y); },
-      [](Builder &b, llvm::Value *x, llvm::Value *y, bool) { return b.CreateMul(x, y); });
+      [](LoweringContext &c, llvm::Value *x, llvm::Value *y, bool) { return c.b().CreateMul(x, y); });
 }
 absl::Status lowerDiv(const Op &op, LoweringContext &ctx) {
   return lowerBinary(
       op, ctx, [](Builder &b, llvm::Value *x, llvm::Value *y) { return b.CreateFDiv(x, y); },
-      nullptr);
+      intDiv);
 }
 absl::Status lowerPow(const Op &op, LoweringContext &ctx) {
-  if (op.operand(0)->type.dtype != DType::F32)
-    return unsupported(op, std::string(dtypeName(op.operand(0)->type.dtype)));
-  return lowerWithTypes(op, ctx, [](LoweringContext &c, llvm::ArrayRef<llvm::Value *> a) {
+  DType dt = op.operand(0)->type.dtype;
+  if (!isFloat(dt))
+    return lowerBinary(op, ctx, nullptr, intPow);
+  return lowerWithTypes(op, ctx, [dt](LoweringContext &c, llvm::ArrayRef<llvm::Value *> a) {
     Builder &b = c.b();
-    return toFloat(b, c.callLibm2("pow", toDouble(b, a[0]), toDouble(b, a[1])));
+    return lowp::roundForStore(b, c.callLibm2("pow", toDouble(b, a[0]), toDouble(b, a[1])),
+                               dt);
   });
 }
 absl::Status lowerMax(const Op &op, LoweringContext &ctx) {
-  return lowerBinary(op, ctx, nanMax, [](Builder &b, llvm::Value *x, llvm::Value *y, bool s) {
-    return b.CreateSelect(s ? b.CreateICmpSLT(x, y) : b.CreateICmpULT(x, y), y, x);
-  });
+  return lowerBinary(op, ctx, nanMax,
+                     [](LoweringContext &c, llvm::Value *x, llvm::Value *y, bool s) {
+                       Builder &b = c.b();
+                       return b.CreateSelect(s ? b.CreateICmpSLT(x, y) : b.CreateICmpULT(x, y),
+                                             y, x);
+                     });
 }
 absl::Status lowerMin(const Op &op, LoweringContext &ctx) {
-  return lowerBinary(op, ctx, nanMin, [](Builder &b, llvm::Value *x, llvm::Value *y, bool s) {
-    return b.CreateSelect(s ? b.CreateICmpSLT(y, x) : b.CreateICmpULT(y, x), y, x);
-  });
+  return lowerBinary(op, ctx, nanMin,
+                     [](LoweringContext &c, llvm::Value *x, llvm::Value *y, bool s) {
+                       Builder &b = c.b();
+                       return b.CreateSelect(s ? b.CreateICmpSLT(y, x) : b.CreateICmpULT(y, x),
+                                             y, x);
+                     });
 }
 
 // ----- Compare and logic -------------------------------------------------------
@@ -563,7 +701,8 @@ absl::Status lowerCast(const Op &op, LoweringContext &ctx) {
   return lowerWithTypes(op, ctx, [=](LoweringContext &c, llvm::ArrayRef<llvm::Value *> a) {
     Builder &b = c.b();
     llvm::Value *x = a[0];
-    llvm::Type *dst = withElement(x, *c.scalarType(to));
+    // f16/bf16 values are f32 here (widened on load, rounded on store).
+    llvm::Type *dst = withElement(x, isFloat(to) ? b.getFloatTy() : *c.scalarType(to));
     if (from == to)
       return x;
     if (to == DType::Bool)
@@ -578,6 +717,8 @@ absl::Status lowerCast(const Op &op, LoweringContext &ctx) {
       return (llvm::Value *)b.CreateIntrinsic(id, {dst, x->getType()}, {x});
     }
     bool signedFrom = isSignedInteger(from);
+    if (lowp::isHalf(to)) // one rounding from the exact integer
+      return lowp::intToF32RoundToOdd(b, x, signedFrom);
     if (isFloat(to))
       return signedFrom ? b.CreateSIToFP(x, dst) : b.CreateUIToFP(x, dst);
     return signedFrom ? b.CreateSExtOrTrunc(x, dst) : b.CreateZExtOrTrunc(x, dst);
@@ -594,6 +735,55 @@ absl::Status lowerExpand(const Op &op, LoweringContext &ctx) {
   emitElementwise(ctx, {t}, t,
                   [](LoweringContext &, llvm::ArrayRef<llvm::Value *> a) { return a[0]; });
   return absl::OkStatus();
+}
+
+} // namespace tcpu
+
+namespace tcpu {
+
+namespace {
+/// Runs op's lowering with `c` captured; restores the previous capture.
+absl::Status runCaptured(const Op &op, LoweringContext &ctx, Capture &c) {
+  if (!op.info().hasTrait(kElementwise))
+    return absl::UnimplementedError("'" + std::string(op.mnemonic()) +
+                                    "' is not elementwise");
+  Capture *outer = capture;
+  capture = &c;
+  absl::Status s = loweringFor(op.kind())(op, ctx);
+  capture = outer;
+  return s;
+}
+} // namespace
+
+absl::StatusOr<ElementwiseSignature> elementwiseSignature(const Op &op,
+                                                          LoweringContext &ctx) {
+  Capture c;
+  if (absl::Status s = runCaptured(op, ctx, c); !s.ok())
+    return s;
+  return c.signature;
+}
+
+absl::StatusOr<llvm::Value *> emitElementwiseOp(const Op &op, LoweringContext &ctx,
+                                                llvm::ArrayRef<llvm::Value *> args) {
+  Capture c;
+  c.describeOnly = false;
+  c.args = args;
+  if (absl::Status s = runCaptured(op, ctx, c); !s.ok())
+    return s;
+  if (!c.result)
+    return absl::InternalError("'" + std::string(op.mnemonic()) +
+                               "' emitted no value");
+  return c.result;
+}
+
+void emitElementwiseLoop(
+    LoweringContext &ctx, const std::vector<llvm::Type *> &operandTypes,
+    llvm::Type *resultType,
+    const std::function<llvm::Value *(llvm::ArrayRef<llvm::Value *>)> &compute) {
+  emitElementwise(ctx, operandTypes, resultType,
+                  [&](LoweringContext &, llvm::ArrayRef<llvm::Value *> a) {
+                    return compute(a);
+                  });
 }
 
 } // namespace tcpu

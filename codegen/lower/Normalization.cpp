@@ -1,6 +1,7 @@
 //===- Normalization.cpp - Lowering of softmax, log_softmax, layer_norm, batch_norm ===//
 //
-// f32 only (f16/bf16 stay on the interpreter). Row kernels over
+// Every float dtype: f16/bf16 are widened to f32 on load and rounded on
+// store (see LowPrecision.h). Row kernels over
 // [outer, n, inner] (n the softmax axis, or the normalized block of
 // layer_norm): for inner == 1 each contiguous row is reduced with W-lane
 // vectors (lanes combined at the end, scalar tail); for inner > 1 (softmax
@@ -22,16 +23,25 @@
 // layer_norm: two passes like the reference (mean, then the mean of squared
 // deviations), accumulated in double lanes, then y = (x - mean) * (1 /
 // sqrt(var + eps)) [* scale] [+ bias] in double, rounded once: within 1 ulp
-// of the reference. scale/bias must be the full normalized shape or a
-// single element (other broadcasts, e.g. [T, 1], stay on the interpreter).
+// of the reference. scale/bias of the full normalized shape or a single
+// element are read directly; other broadcasts (e.g. [T, 1] of [T, C])
+// through a constant table of element indices, one lane at a time.
 //
 // batch_norm: per (n, c), a = scale / sqrt(var + eps) and b = bias - mean * a
 // in double, rounded to f32, then y = fma(x, a, b) over the H*W block. This
 // is not the reference's rounding: the error is about 2^-23 (|x a| + |b|),
-// large relative to y only where x a and b cancel.
+// large relative to y only where x a and b cancel. For f16/bf16 the
+// reference's formula is evaluated in double instead and rounded once (to
+// odd at f32, then to 16 bits): exact.
+//
+// f16/bf16 softmax recomputes e^(x - max) in pass 3 (the 16-bit output
+// cannot hold it); both softmaxes are within 1 ulp of the 16-bit type.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/lower/RowSupport.h"
+#include "ir/ops/OpSupport.h"
+
+#include "llvm/IR/GlobalVariable.h"
 
 namespace tcpu {
 
@@ -46,10 +56,20 @@ int64_t product(const Shape &s, size_t from, size_t to) {
   return p;
 }
 
+/// Rows go to threads in tasks of at least this many elements (a task
+/// costs a few microseconds to start; a row kernel does a few ns of work per
+/// element).
+constexpr int64_t kMinTaskElements = int64_t(1) << 15;
+
+/// Rows per task for rows of `elements` elements each.
+int64_t rowGrain(int64_t elements) {
+  return std::max<int64_t>(
+      1, (kMinTaskElements + elements - 1) / std::max<int64_t>(elements, 1));
+}
+
 absl::Status lowerSoftmaxImpl(const Op &op, LoweringContext &ctx, bool logarithm) {
   const TensorType &xt = op.operand(0)->type;
-  if (xt.dtype != DType::F32)
-    return unsupported(op, std::string(dtypeName(xt.dtype)));
+  DType dt = xt.dtype; // a float dtype (inference)
   const Shape &shape = xt.shape;
   int64_t rank = static_cast<int64_t>(shape.size());
   int64_t axis = op.attrs.getInt("axis", -1);
@@ -74,7 +94,7 @@ absl::Status lowerSoftmaxImpl(const Op &op, LoweringContext &ctx, bool logarithm
                    llvm::Value *idx) -> llvm::Value * {
       llvm::Value *d = bb.CreateFSub(toDouble(bb, x), splatLike(bb, md, x));
       llvm::Value *e = expOfDoubleF32(bb, d);
-      if (!logarithm)
+      if (!logarithm && dt == DType::F32)
         ctx.store(e, f32, out, idx);
       return bb.CreateFAdd(acc, toDouble(bb, e));
     };
@@ -85,13 +105,18 @@ absl::Status lowerSoftmaxImpl(const Op &op, LoweringContext &ctx, bool logarithm
                     llvm::Value *scale) {
     llvm::Type *vt = ctx.vectorOf(f32, lanes);
     if (!logarithm) {
-      llvm::Value *e = ctx.load(vt, f32, out, idx);
-      ctx.store(b.CreateFMul(e, scale), f32, out, idx);
+      // f16/bf16 cannot hold e^(x - max) exactly enough: recomputed.
+      llvm::Value *e =
+          dt == DType::F32
+              ? ctx.load(vt, f32, out, idx)
+              : expOfDoubleF32(b, b.CreateFSub(toDouble(b, lowp::loadF32(ctx, dt, lanes, in, idx)),
+                                               md));
+      lowp::storeF32(ctx, dt, b.CreateFMul(e, scale), out, idx);
       return;
     }
-    llvm::Value *x = ctx.load(vt, f32, in, idx);
+    llvm::Value *x = lowp::loadF32(ctx, dt, lanes, in, idx);
     llvm::Value *d = b.CreateFSub(toDouble(b, x), md);
-    ctx.store(toFloat(b, b.CreateFSub(d, scale)), f32, out, idx);
+    lowp::storeF32(ctx, dt, lowp::roundForStore(b, b.CreateFSub(d, scale), dt), out, idx);
   };
   // softmax: scale = f32(1 / sum); log_softmax: scale = log(sum) (double).
   auto scaleOf = [&](llvm::Value *sum) -> llvm::Value * {
@@ -105,32 +130,45 @@ absl::Status lowerSoftmaxImpl(const Op &op, LoweringContext &ctx, bool logarithm
     CombineFn addCombine = [](Builder &bb, llvm::Value *x, llvm::Value *y) {
       return bb.CreateFAdd(x, y);
     };
-    ctx.emitLoop(0, outer, 1, [&](llvm::Value *o) {
+    // Rows split over threads; in and out are reloaded in the parallel body.
+    std::vector<llvm::Value *> values = {in, out};
+    ctx.emitParallelFor(outer, rowGrain(n), values, [&](llvm::Value *first,
+                                                        llvm::Value *last) {
+    in = values[0];
+    out = values[1];
+    ctx.emitLoop(first, last, 1, [&](llvm::Value *o) {
       llvm::Value *base = b.CreateMul(o, ctx.i64(n));
-      llvm::Value *m = reduceRow(ctx, in, base, n, f32, -INFINITY, maxStep, maxCombine);
+      llvm::Value *m = reduceRow(ctx, in, base, n, f32, -INFINITY, maxStep, maxCombine, dt);
       llvm::Value *md = toDouble(b, m);
-      llvm::Value *sum = reduceRow(ctx, in, base, n, f64, 0.0, sumStep(md), addCombine);
+      llvm::Value *sum = reduceRow(ctx, in, base, n, f64, 0.0, sumStep(md), addCombine, dt);
       llvm::Value *scale = scaleOf(sum);
       forLanes(ctx, n, [&](llvm::Value *k, int lanes) {
         finish(b.CreateAdd(base, k), lanes, splatTo(b, md, lanes),
                splatTo(b, scale, lanes));
       });
     }, "o");
+    });
   } else {
-    ctx.emitLoop(0, outer, 1, [&](llvm::Value *o) {
+    std::vector<llvm::Value *> values = {in, out};
+    ctx.emitParallelFor(outer, rowGrain(n * inner), values,
+                        [&](llvm::Value *first, llvm::Value *last) {
+    in = values[0];
+    out = values[1];
+    ctx.emitLoop(first, last, 1, [&](llvm::Value *o) {
       forLanes(ctx, inner, [&](llvm::Value *j, int lanes) {
         llvm::Value *base = b.CreateAdd(b.CreateMul(o, ctx.i64(n * inner)), j);
         llvm::Value *m = reduceColumns(ctx, in, base, n, inner, lanes, f32,
-                                       -INFINITY, maxStep);
+                                       -INFINITY, maxStep, dt);
         llvm::Value *md = toDouble(b, m);
         llvm::Value *sum = reduceColumns(ctx, in, base, n, inner, lanes, f64,
-                                         0.0, sumStep(md));
+                                         0.0, sumStep(md), dt);
         llvm::Value *scale = scaleOf(sum);
         ctx.emitLoop(0, n, 1, [&](llvm::Value *k) {
           finish(b.CreateAdd(base, b.CreateMul(k, ctx.i64(inner))), lanes, md, scale);
         }, "k");
       });
     }, "o");
+    });
   }
   ctx.finish();
   return absl::OkStatus();
@@ -147,28 +185,39 @@ absl::Status lowerLogSoftmax(const Op &op, LoweringContext &ctx) {
 
 absl::Status lowerLayerNorm(const Op &op, LoweringContext &ctx) {
   const TensorType &xt = op.operand(0)->type;
-  if (xt.dtype != DType::F32)
-    return unsupported(op, std::string(dtypeName(xt.dtype)));
+  DType dt = xt.dtype;
   const Shape &shape = xt.shape;
   int64_t rank = static_cast<int64_t>(shape.size());
   int64_t axis = op.attrs.getInt("axis", -1);
   if (axis < 0)
     axis += rank;
   int64_t outer = product(shape, 0, axis), n = product(shape, axis, shape.size());
-  // scale (1) and bias (2): absent, one element, or the whole normalized block.
+  Shape normalized(shape.begin() + axis, shape.end());
+  Builder &b = ctx.b();
+  // scale (1) and bias (2): absent, one element, the whole normalized block,
+  // or broadcast along part of it (read through a table of element indices,
+  // one lane at a time).
   bool present[3] = {true, false, false}, single[3] = {false, false, false};
+  llvm::GlobalVariable *table[3] = {nullptr, nullptr, nullptr};
   for (size_t i = 1; i < 3; ++i) {
     if (i >= op.operands.size() || !op.operand(i))
       continue;
     int64_t count = op.operand(i)->type.numElements();
     present[i] = true;
     single[i] = count == 1 && n != 1;
-    if (count != n && count != 1)
-      return unsupported(op, "a scale or bias broadcast along part of the "
-                             "normalized shape (" + op.operand(i)->type.str() + ")");
+    if (count == n || count == 1 || n == 0)
+      continue;
+    std::vector<llvm::Constant *> indices;
+    for (int64_t j = 0; j < n; ++j)
+      indices.push_back(
+          b.getInt64(ops::broadcastIndex(op.operand(i)->type.shape, normalized, j)));
+    auto *at = llvm::ArrayType::get(b.getInt64Ty(), n);
+    table[i] = new llvm::GlobalVariable(ctx.module(), at, true,
+                                        llvm::GlobalValue::PrivateLinkage,
+                                        llvm::ConstantArray::get(at, indices),
+                                        ctx.function()->getName() + ".param");
   }
-  Builder &b = ctx.b();
-  llvm::Type *f32 = b.getFloatTy(), *f64 = b.getDoubleTy();
+  llvm::Type *f64 = b.getDoubleTy();
   llvm::Value *in = ctx.operandPtr(0);
   llvm::Value *params[3] = {nullptr, nullptr, nullptr};
   for (size_t i = 1; i < 3; ++i)
@@ -183,18 +232,38 @@ absl::Status lowerLayerNorm(const Op &op, LoweringContext &ctx) {
   llvm::Value *singles[3] = {nullptr, nullptr, nullptr};
   for (size_t i = 1; i < 3; ++i)
     if (present[i] && single[i])
-      singles[i] = toDouble(b, ctx.load(f32, f32, params[i], ctx.i64(0)));
+      singles[i] = toDouble(b, lowp::loadF32(ctx, dt, 1, params[i], ctx.i64(0)));
   CombineFn add = [](Builder &bb, llvm::Value *x, llvm::Value *y) {
     return bb.CreateFAdd(x, y);
   };
-  ctx.emitLoop(0, outer, 1, [&](llvm::Value *o) {
+  // Rows split over threads; the kernel's values the rows use are reloaded
+  // in the parallel body.
+  std::vector<llvm::Value *> values = {in, out};
+  for (size_t i = 1; i < 3; ++i) {
+    if (params[i])
+      values.push_back(params[i]);
+    if (singles[i])
+      values.push_back(singles[i]);
+  }
+  ctx.emitParallelFor(outer, rowGrain(n), values, [&](llvm::Value *first,
+                                                      llvm::Value *last) {
+  size_t next = 0;
+  in = values[next++];
+  out = values[next++];
+  for (size_t i = 1; i < 3; ++i) {
+    if (params[i])
+      params[i] = values[next++];
+    if (singles[i])
+      singles[i] = values[next++];
+  }
+  ctx.emitLoop(first, last, 1, [&](llvm::Value *o) {
     llvm::Value *base = b.CreateMul(o, ctx.i64(n));
     llvm::Value *sum = reduceRow(
         ctx, in, base, n, f64, 0.0,
         [](Builder &bb, llvm::Value *acc, llvm::Value *x, llvm::Value *) {
           return bb.CreateFAdd(acc, toDouble(bb, x));
         },
-        add);
+        add, dt);
     llvm::Value *mean = b.CreateFDiv(sum, fconstOf(f64, static_cast<double>(n)));
     llvm::Value *sq = reduceRow(
         ctx, in, base, n, f64, 0.0,
@@ -202,35 +271,45 @@ absl::Status lowerLayerNorm(const Op &op, LoweringContext &ctx) {
           llvm::Value *d = bb.CreateFSub(toDouble(bb, x), splatLike(bb, mean, x));
           return bb.CreateFAdd(acc, bb.CreateFMul(d, d));
         },
-        add);
+        add, dt);
     llvm::Value *var = b.CreateFDiv(sq, fconstOf(f64, static_cast<double>(n)));
     llvm::Value *denom = b.CreateIntrinsic(llvm::Intrinsic::sqrt, {f64},
                                            {b.CreateFAdd(var, fconstOf(f64, eps))});
     llvm::Value *rinv = b.CreateFDiv(fconstOf(f64, 1.0), denom);
-    forLanes(ctx, n, [&](llvm::Value *j, int lanes) {
+    auto element = [&](llvm::Value *j, int lanes) {
       llvm::Value *idx = b.CreateAdd(base, j);
-      llvm::Value *x = toDouble(b, ctx.load(ctx.vectorOf(f32, lanes), f32, in, idx));
+      llvm::Value *x = toDouble(b, lowp::loadF32(ctx, dt, lanes, in, idx));
       llvm::Value *y = b.CreateFMul(b.CreateFSub(x, splatTo(b, mean, lanes)),
                                     splatTo(b, rinv, lanes));
       for (size_t i = 1; i < 3; ++i) {
         if (!present[i])
           continue;
-        llvm::Value *p =
-            singles[i] ? splatTo(b, singles[i], lanes)
-                       : toDouble(b, ctx.load(ctx.vectorOf(f32, lanes), f32, params[i], j));
+        llvm::Value *p;
+        if (singles[i]) {
+          p = splatTo(b, singles[i], lanes);
+        } else {
+          llvm::Value *at = j;
+          if (table[i]) // lanes == 1
+            at = ctx.load(b.getInt64Ty(), b.getInt64Ty(), table[i], j);
+          p = toDouble(b, lowp::loadF32(ctx, dt, lanes, params[i], at));
+        }
         y = i == 1 ? b.CreateFMul(y, p) : b.CreateFAdd(y, p);
       }
-      ctx.store(toFloat(b, y), f32, out, idx);
-    });
+      lowp::storeF32(ctx, dt, lowp::roundForStore(b, y, dt), out, idx);
+    };
+    if (table[1] || table[2])
+      ctx.emitLoop(0, n, 1, [&](llvm::Value *j) { element(j, 1); }, "j");
+    else
+      forLanes(ctx, n, element);
   }, "o");
+  });
   ctx.finish();
   return absl::OkStatus();
 }
 
 absl::Status lowerBatchNorm(const Op &op, LoweringContext &ctx) {
   const TensorType &xt = op.operand(0)->type;
-  if (xt.dtype != DType::F32)
-    return unsupported(op, std::string(dtypeName(xt.dtype)));
+  DType dt = xt.dtype;
   const Shape &shape = xt.shape;
   int64_t batch = shape[0], channels = shape[1],
           hw = product(shape, 2, shape.size());
@@ -245,15 +324,39 @@ absl::Status lowerBatchNorm(const Op &op, LoweringContext &ctx) {
     return absl::OkStatus();
   }
   double eps = op.attrs.getFloat("epsilon", 1e-5);
-  ctx.emitLoop(0, batch * channels, 1, [&](llvm::Value *nc) {
+  // (n, c) planes split over threads; pointers reloaded in the body.
+  std::vector<llvm::Value *> values = {in, out, scale, bias, mean, var};
+  ctx.emitParallelFor(batch * channels, rowGrain(2 * hw), values,
+                      [&](llvm::Value *first, llvm::Value *last) {
+  in = values[0];
+  out = values[1];
+  scale = values[2];
+  bias = values[3];
+  mean = values[4];
+  var = values[5];
+  ctx.emitLoop(first, last, 1, [&](llvm::Value *nc) {
     llvm::Value *c = b.CreateSRem(nc, ctx.i64(channels));
-    auto param = [&](llvm::Value *p) { return toDouble(b, ctx.load(f32, f32, p, c)); };
+    auto param = [&](llvm::Value *p) { return toDouble(b, lowp::loadF32(ctx, dt, 1, p, c)); };
     llvm::Value *denom = b.CreateIntrinsic(
         llvm::Intrinsic::sqrt, {f64}, {b.CreateFAdd(param(var), fconstOf(f64, eps))});
+    llvm::Value *base = b.CreateMul(nc, ctx.i64(hw));
+    if (dt != DType::F32) {
+      // The reference's formula in double, rounded once (through round to
+      // odd): exact.
+      llvm::Value *m = param(mean), *s = param(scale), *sh = param(bias);
+      forLanes(ctx, hw, [&](llvm::Value *j, int lanes) {
+        llvm::Value *idx = b.CreateAdd(base, j);
+        llvm::Value *x = toDouble(b, lowp::loadF32(ctx, dt, lanes, in, idx));
+        llvm::Value *y = b.CreateFDiv(b.CreateFSub(x, splatTo(b, m, lanes)),
+                                      splatTo(b, denom, lanes));
+        y = b.CreateFAdd(b.CreateFMul(y, splatTo(b, s, lanes)), splatTo(b, sh, lanes));
+        lowp::storeF32(ctx, dt, lowp::roundForStore(b, y, dt), out, idx);
+      });
+      return;
+    }
     llvm::Value *a = b.CreateFDiv(param(scale), denom);
     llvm::Value *shift = b.CreateFSub(param(bias), b.CreateFMul(param(mean), a));
     llvm::Value *af = toFloat(b, a), *bf = toFloat(b, shift);
-    llvm::Value *base = b.CreateMul(nc, ctx.i64(hw));
     forLanes(ctx, hw, [&](llvm::Value *j, int lanes) {
       llvm::Value *idx = b.CreateAdd(base, j);
       llvm::Value *x = ctx.load(ctx.vectorOf(f32, lanes), f32, in, idx);
@@ -261,6 +364,7 @@ absl::Status lowerBatchNorm(const Op &op, LoweringContext &ctx) {
                 out, idx);
     });
   }, "nc");
+  });
   ctx.finish();
   return absl::OkStatus();
 }

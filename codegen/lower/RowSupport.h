@@ -1,15 +1,16 @@
 //===- RowSupport.h - Helpers of the row kernels (reductions, norms) -*- C++ -*-===//
 //
 // Shared by lower/Reductions.cpp and lower/Normalization.cpp: reduction of a
-// contiguous f32 row into a scalar (vectorized with a horizontal combine at
-// the end), reduction of W adjacent columns over a strided axis, accumulator
-// slots (allocas that SROA turns into registers), NaN-propagating max/min
-// and the vectorized f32 exp.
+// contiguous float row (f16/bf16 widened to f32) into a scalar (vectorized
+// with a horizontal combine at the end), reduction of W adjacent columns over
+// a strided axis, accumulator slots (allocas that SROA turns into
+// registers), NaN-propagating max/min and the vectorized f32 exp.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "codegen/Lowering.h"
+#include "codegen/lower/LowPrecision.h"
 #include "codegen/lower/VectorMath.h"
 
 #include "llvm/IR/Constants.h"
@@ -89,15 +90,16 @@ using StepFn = std::function<llvm::Value *(Builder &, llvm::Value *acc, llvm::Va
 /// Combines two scalar partial results.
 using CombineFn = std::function<llvm::Value *(Builder &, llvm::Value *, llvm::Value *)>;
 
-/// Reduces the contiguous f32 elements ptr[base .. base + n) (n > 0 static)
-/// into one scalar of type `accTy`: W-lane vectors accumulate from `init`,
-/// their lanes are combined in lane order, then the scalar tail is stepped.
+/// Reduces the contiguous elements ptr[base .. base + n) (n > 0 static) of
+/// float dtype `dtype` (f16/bf16 are widened to f32 lanes) into one scalar
+/// of type `accTy`: W-lane vectors accumulate from `init`, their lanes are
+/// combined in lane order, then the scalar tail is stepped.
 inline llvm::Value *reduceRow(LoweringContext &ctx, llvm::Value *ptr,
                               llvm::Value *base, int64_t n, llvm::Type *accTy,
                               double init, const StepFn &step,
-                              const CombineFn &combine) {
+                              const CombineFn &combine,
+                              DType dtype = DType::F32) {
   Builder &b = ctx.b();
-  llvm::Type *f32 = b.getFloatTy();
   int w = ctx.vectorWidth();
   int64_t vectorEnd = w > 1 ? n / w * w : 0;
   Slot scalar(ctx, accTy);
@@ -107,7 +109,7 @@ inline llvm::Value *reduceRow(LoweringContext &ctx, llvm::Value *ptr,
     acc.set(fconstOf(vt, init));
     ctx.emitLoop(0, vectorEnd, w, [&](llvm::Value *k) {
       llvm::Value *idx = b.CreateAdd(base, k);
-      llvm::Value *x = ctx.load(ctx.vectorOf(f32, w), f32, ptr, idx);
+      llvm::Value *x = lowp::loadF32(ctx, dtype, w, ptr, idx);
       acc.set(step(b, acc.get(), x, idx));
     }, "rv");
     llvm::Value *v = acc.get();
@@ -120,26 +122,26 @@ inline llvm::Value *reduceRow(LoweringContext &ctx, llvm::Value *ptr,
   }
   ctx.emitLoop(vectorEnd, n, 1, [&](llvm::Value *k) {
     llvm::Value *idx = b.CreateAdd(base, k);
-    llvm::Value *x = ctx.load(f32, f32, ptr, idx);
+    llvm::Value *x = lowp::loadF32(ctx, dtype, 1, ptr, idx);
     scalar.set(step(b, scalar.get(), x, idx));
   }, "rs");
   return scalar.get();
 }
 
-/// For f32 lanes ptr[at(k) .. at(k) + lanes), k in [0, n) with
-/// at(k) = base + k * stride, accumulates `lanes` independent columns.
+/// For lanes ptr[at(k) .. at(k) + lanes), k in [0, n) with
+/// at(k) = base + k * stride, accumulates `lanes` independent columns
+/// (elements of float dtype `dtype`, loaded as f32).
 inline llvm::Value *reduceColumns(LoweringContext &ctx, llvm::Value *ptr,
                                   llvm::Value *base, int64_t n, int64_t stride,
                                   int lanes, llvm::Type *accTy, double init,
-                                  const StepFn &step) {
+                                  const StepFn &step, DType dtype = DType::F32) {
   Builder &b = ctx.b();
-  llvm::Type *f32 = b.getFloatTy();
   llvm::Type *vt = ctx.vectorOf(accTy, lanes);
   Slot acc(ctx, vt);
   acc.set(fconstOf(vt, init));
   ctx.emitLoop(0, n, 1, [&](llvm::Value *k) {
     llvm::Value *idx = b.CreateAdd(base, b.CreateMul(k, ctx.i64(stride)));
-    llvm::Value *x = ctx.load(ctx.vectorOf(f32, lanes), f32, ptr, idx);
+    llvm::Value *x = lowp::loadF32(ctx, dtype, lanes, ptr, idx);
     acc.set(step(b, acc.get(), x, idx));
   }, "rc");
   return acc.get();

@@ -2,7 +2,8 @@
 //
 // Small IRBuilder helpers used by every lowering file: constants shaped like
 // a value, float conversions, fmuladd, the reference's NaN-propagating
-// max/min, and the vectorized f32 e^x. Each works on scalars and vectors.
+// max/min, and the vectorized f32 e^x, sigmoid and tanh. Each works on
+// scalars and vectors.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -77,6 +78,41 @@ inline llvm::Value *expF32(Builder &b, llvm::Value *x) {
   };
   llvm::Value *result = b.CreateFMul(b.CreateFMul(e, pow2(n1)), pow2(n2));
   return b.CreateSelect(b.CreateFCmpUNO(x, x), x, result);
+}
+
+/// 1 / (1 + e^-x) on f32 lanes, from e = e^-|x| <= 1: 1/(1+e) for x >= 0
+/// and e/(1+e) below, so that no cancellation or overflow occurs. `lo`, when
+/// given, is a small correction to x (x + lo is the true argument, |lo| at
+/// most half an ulp of x): e^-|x+lo| = e^-|x| (1 -+ lo) to first order.
+inline llvm::Value *sigmoidF32(Builder &b, llvm::Value *x,
+                               llvm::Value *lo = nullptr) {
+  llvm::Value *ax = b.CreateIntrinsic(llvm::Intrinsic::fabs, {x->getType()}, {x});
+  llvm::Value *e = expF32(b, b.CreateFNeg(ax));
+  llvm::Value *positive = b.CreateFCmpOGE(x, fconst(x, 0.0));
+  if (lo) {
+    llvm::Value *signedLo = b.CreateSelect(positive, b.CreateFNeg(lo), lo);
+    e = fmuladd(b, e, signedLo, e);
+  }
+  llvm::Value *den = b.CreateFAdd(fconst(x, 1.0), e);
+  llvm::Value *num = b.CreateSelect(positive, fconst(x, 1.0), e);
+  return b.CreateFDiv(num, den);
+}
+
+/// Cephes tanhf on f32 lanes: an odd polynomial for |x| <= 0.625, else
+/// 1 - 2/(e^2|x| + 1) with x's sign.
+inline llvm::Value *tanhF32(Builder &b, llvm::Value *x) {
+  llvm::Value *ax = b.CreateIntrinsic(llvm::Intrinsic::fabs, {x->getType()}, {x});
+  llvm::Value *s = expF32(b, b.CreateFAdd(ax, ax));
+  llvm::Value *large = b.CreateFSub(
+      fconst(x, 1.0), b.CreateFDiv(fconst(x, 2.0), b.CreateFAdd(s, fconst(x, 1.0))));
+  large = b.CreateIntrinsic(llvm::Intrinsic::copysign, {x->getType()}, {large, x});
+  llvm::Value *z = b.CreateFMul(x, x);
+  llvm::Value *p = fconst(x, -5.70498872745E-3);
+  for (double c : {2.06390887954E-2, -5.37397155531E-2, 1.33314422036E-1,
+                   -3.33332819422E-1})
+    p = fmuladd(b, p, z, fconst(x, c));
+  llvm::Value *small = fmuladd(b, b.CreateFMul(p, z), x, x);
+  return b.CreateSelect(b.CreateFCmpOGT(ax, fconst(x, 0.625)), large, small);
 }
 
 } // namespace tcpu::vmath

@@ -1801,6 +1801,54 @@ def gen_constant():
 
 
 # --------------------------------------------------------------------------
+# fused: the body is evaluated as a graph; expectations from the ops' formulas
+# in double, each op's result rounded to f32 as the reference rounds it.
+
+def gen_fused():
+    def raw(name, tir, inputs, expected):
+        assert name.startswith("fused_")
+        CASES.append((name, tir, inputs, [np.array(e, order="C")
+                                          for e in expected], None))
+
+    x = rnd("fused_elementwise", (2, 3), F32, salt="x")
+    b = rnd("fused_elementwise", (3,), F32, salt="b")
+    s = np.array(-1.5, dtype=F32)
+    m = to(f64(x) * f64(s), F32)
+    a = to(f64(m) + f64(b), F32)
+    raw("fused_elementwise_f32",
+        "graph @fused_elementwise_f32(%x: f32[2,3], %s: f32[], %b: f32[3]) "
+        "-> (out: f32[2,3]) {\n"
+        "  %r0 = fused %x, %s, %b body(%in0: f32[2,3], %in1: f32[], "
+        "%in2: f32[3]) {\n"
+        "    %0 = mul %in0, %in1 : f32[2,3]\n"
+        "    %1 = add %0, %in2 : f32[2,3]\n"
+        "    %2 = relu %1 : f32[2,3]\n"
+        "    return %2\n"
+        "  } : f32[2,3]\n  return %r0\n}\n",
+        [x, s, b], [np.maximum(a, np.float32(0))])
+
+    x = rnd("fused_epilogue", (1, 2, 5, 5), F32, salt="x")
+    w = rnd("fused_epilogue", (3, 2, 3, 3), F32, salt="w")
+    bias = rnd("fused_epilogue", (3,), F32, salt="b")
+    r = rnd("fused_epilogue", (1, 3, 3, 3), F32, salt="r")
+    c = to(conv2d_ref(f64(x), f64(w), f64(bias), (1, 1), (0, 0, 0, 0),
+                      (1, 1), 1), F32)
+    a = to(f64(c) + f64(r), F32)
+    raw("fused_epilogue_conv2d",
+        "graph @fused_epilogue_conv2d(%x: f32[1,2,5,5], %w: f32[3,2,3,3], "
+        "%b: f32[3], %r: f32[1,3,3,3]) -> (out: f32[1,3,3,3]) {\n"
+        "  %r0 = fused %x, %w, %b, %r {kind = \"epilogue\"} "
+        "body(%in0: f32[1,2,5,5], %in1: f32[3,2,3,3], %in2: f32[3], "
+        "%in3: f32[1,3,3,3]) {\n"
+        "    %0 = conv2d %in0, %in1, %in2 : f32[1,3,3,3]\n"
+        "    %1 = add %0, %in3 : f32[1,3,3,3]\n"
+        "    %2 = relu %1 : f32[1,3,3,3]\n"
+        "    return %2\n"
+        "  } : f32[1,3,3,3]\n  return %r0\n}\n",
+        [x, w, bias, r], [np.maximum(a, np.float32(0))])
+
+
+# --------------------------------------------------------------------------
 
 def write_all():
     if os.path.isdir(OUT):
@@ -1839,6 +1887,7 @@ def main():
     gen_recurrent()
     gen_constant()
     gen_edges()
+    gen_fused()
     write_all()
     total = 0
     for root, _, files in os.walk(OUT):

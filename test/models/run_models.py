@@ -2,17 +2,23 @@
 """Runs the models written by gen_models.py on tcpu and compares with PyTorch.
 
     /usr/bin/python3 test/models/run_models.py [--tcpu-run PATH] [--only a,b]
-                                               [--engine reference|compiled] MODELS_DIR
+                                               [--engine reference|compiled]
+                                               [--opt-level 0|1|2|3] MODELS_DIR
 
 For each model: tcpu-run MODELS_DIR/<model>/model.onnx --engine ENGINE
---input NAME=input_NAME.npy ... --output-dir TMP, then every
+--input NAME=input_NAME.npy ... [-O<level>] --output-dir TMP, then every
 expected_<output>.npy is compared with TMP/<output>.npy: same dtype and shape,
 and |got - want| <= atol + rtol * |want| for every element (integers exact).
 Prints one line per model with the max abs/rel error and the time, then
-`N passed, N failed`; exits 1 if any model failed.
+`N passed, N failed`; exits 1 if any model failed. On the compiled engine it
+also runs one --benchmark iteration to read the compile time and the memory
+plan (the arena against allocating every intermediate) from tcpu-run's JSON
+line, prints them, and fails a model whose arena is not at least
+MIN_ARENA_SAVING times smaller than that.
 """
 import argparse
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -52,6 +58,11 @@ TOLERANCES = {
 }
 
 
+# Required ratio naive_bytes / peak_arena_bytes (issue 5: ResNet-18 at batch
+# 1 needs at least 2x less than an allocate-every-intermediate plan).
+MIN_ARENA_SAVING = {"resnet18": 2.0}
+
+
 def compare(got, want, rtol, atol):
     """Returns (ok, max abs error, max rel error, tolerance used, message);
     the tolerance used is max |got - want| / (atol + rtol * |want|)."""
@@ -85,12 +96,16 @@ def compare(got, want, rtol, atol):
     return True, max_abs, max_rel, used, ""
 
 
-def run_model(tcpu_run, engine, model_dir, tmp):
+def run_model(tcpu_run, engine, model_dir, tmp, opt_level=None):
     """Returns (ok, detail line, seconds)."""
     name = os.path.basename(model_dir)
     rtol, atol, _ = TOLERANCES[name]
     cmd = [tcpu_run, os.path.join(model_dir, "model.onnx"), "--engine", engine,
            "--print-limit", "0", "--output-dir", tmp]
+    if opt_level is not None:
+        cmd.append(f"-O{opt_level}")
+    if engine == "compiled":
+        cmd += ["--benchmark", "1", "--threads", "1"]
     for f in sorted(glob.glob(os.path.join(model_dir, "input_*.npy"))):
         cmd += ["--input", os.path.basename(f)[len("input_"):-len(".npy")] + "=" + f]
     t = time.time()
@@ -118,6 +133,21 @@ def run_model(tcpu_run, engine, model_dir, tmp):
             problems.append(f"{out}: {msg}")
     detail = (f"max abs error {worst_abs:.2e}, max rel error {worst_rel:.2e}; "
               f"{100 * worst_used:.0f}% of the tolerance (rtol {rtol:g}, atol {atol:g})")
+    if engine == "compiled":
+        bench = [l for l in p.stdout.splitlines() if l.startswith("{")]
+        if not bench:
+            problems.append("tcpu-run printed no --benchmark line")
+        else:
+            b = json.loads(bench[-1])
+            peak, naive = b["peak_arena_bytes"], b["naive_bytes"]
+            saving = naive / peak if peak else float("inf")
+            detail += (f"; -O{b['graph_opt_level']} compile {b['compile_ms'] / 1e3:.2f} s; "
+                       f"arena {peak / 1e6:.2f} MB vs {naive / 1e6:.2f} MB naive "
+                       f"({saving:.1f}x)")
+            need = MIN_ARENA_SAVING.get(name)
+            if need and saving < need:
+                problems.append(f"the arena is only {saving:.2f}x smaller than "
+                                f"allocating every intermediate (need {need}x)")
     if problems:
         detail += "; " + "; ".join(problems)
     return not problems, detail, secs
@@ -129,6 +159,9 @@ def main():
     p.add_argument("--tcpu-run", default=shutil.which("tcpu-run") or "tcpu-run")
     p.add_argument("--engine", default="reference", choices=["reference", "compiled"])
     p.add_argument("--only", help="comma-separated model names")
+    p.add_argument("--opt-level", type=int, choices=[0, 1, 2, 3],
+                   help="graph optimization level of the compiled engine "
+                        "(default: tcpu-run's)")
     a = p.parse_args()
     names = a.only.split(",") if a.only else list(TOLERANCES)
     unknown = [n for n in names if n not in TOLERANCES]
@@ -147,7 +180,7 @@ def main():
             ok, detail, secs = False, f"{d}/model.onnx is missing (run gen_models.py)", 0.0
         else:
             with tempfile.TemporaryDirectory(prefix=f"tcpu-{n}-") as tmp:
-                ok, detail, secs = run_model(a.tcpu_run, a.engine, d, tmp)
+                ok, detail, secs = run_model(a.tcpu_run, a.engine, d, tmp, a.opt_level)
         passed += ok
         failed += not ok
         print(f"{n:14s} {'passed' if ok else 'FAILED'}  {secs:6.2f} s  {detail}", flush=True)

@@ -22,6 +22,8 @@
 // --engine compiled runs each case through tcpu::compile (the LLVM JIT) with
 // interpreter fallback off, so an op without a lowering fails its case;
 // --allow-fallback lets such ops run on the interpreter inside the model.
+// --opt-level N runs the graph passes of -ON first (on either engine), so
+// that every pass is checked against every case.
 //
 //===----------------------------------------------------------------------===//
 #ifdef TCPU_HAVE_CODEGEN
@@ -29,6 +31,7 @@
 #endif
 #include "ir/Interpreter.h"
 #include "ir/onnx/OnnxImporter.h"
+#include "passes/Pipelines.h"
 
 #include <onnx/onnx_pb.h>
 
@@ -73,6 +76,8 @@ options:
                           the default) or 'compiled' (the LLVM JIT)
   --allow-fallback        with --engine compiled: let ops without a lowering
                           run on the interpreter (default: such a case fails)
+  --opt-level N           run the graph passes of -ON (0 to 3, default 0)
+                          before the engine
   --dir DIR               the node tests folder (default: $TCPU_ONNX_NODE_DIR,
                           else $TCPU_SOURCE_DIR/../shared/onnx-node)
   --expected-failures F   list of cases allowed to fail (default:
@@ -134,19 +139,27 @@ struct Options {
   bool fork = true;
   bool freeze = true;
   bool allowFallback = false;
+  int optLevel = 0;
 };
 
 /// Runs `graph` on the engine the options name.
 absl::StatusOr<std::vector<Tensor>> runOnEngine(const Graph &graph,
                                                 const std::vector<Tensor> &inputs,
                                                 const Options &o) {
-  if (o.engine == "reference")
-    return interpret(graph, inputs);
+  if (o.engine == "reference") {
+    if (o.optLevel == 0)
+      return interpret(graph, inputs);
+    std::unique_ptr<Graph> optimized = graph.clone();
+    if (absl::Status s = optimizeGraph(*optimized, o.optLevel); !s.ok())
+      return s;
+    return interpret(*optimized, inputs);
+  }
 #ifndef TCPU_HAVE_CODEGEN
   return absl::UnimplementedError("this build has no compiled engine");
 #else
   CompileOptions options;
   options.allowInterpreterFallback = o.allowFallback;
+  options.graphOptLevel = o.optLevel;
   absl::StatusOr<std::unique_ptr<CompiledModel>> model = compile(graph, options);
   if (!model.ok())
     return absl::Status(model.status().code(),
@@ -643,6 +656,10 @@ std::string parseArgs(int argc, char **argv, Options &o, bool &exitNow) {
       if (!value(v) || v.empty())
         return "--tolerances needs a file";
       o.tolerances = v;
+    } else if (flag == "--opt-level") {
+      if (!value(v) || v.size() != 1 || v[0] < '0' || v[0] > '3')
+        return "--opt-level needs 0, 1, 2 or 3";
+      o.optLevel = v[0] - '0';
     } else if (flag == "--timeout") {
       int n = 0;
       if (!value(v) ||

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <set>
@@ -59,12 +60,29 @@ TEST(CAbi, ParallelForCoversEveryIndexOnce) {
   set_num_threads(0);
 }
 
+/// recordBody, then waits (up to 10 s) until a second thread has run a
+/// body: on a loaded machine a worker may take a while to wake, and the
+/// loop would otherwise finish on the calling thread alone.
+void waitForSecondThread(void *ctx, int64_t begin, int64_t end) {
+  recordBody(ctx, begin, end);
+  auto *h = static_cast<Hits *>(ctx);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard<std::mutex> lock(h->mu);
+      if (h->threadIds.size() >= 2)
+        return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 TEST(CAbi, UsesSeveralThreadsWhenAsked) {
   if (std::thread::hardware_concurrency() < 2)
     GTEST_SKIP() << "one hardware thread";
   set_num_threads(2);
   Hits h(64);
-  tcpu_parallel_for(64, recordBody, &h);
+  tcpu_parallel_for(64, waitForSecondThread, &h);
   EXPECT_EQ(h.threadIds.size(), 2u);
   set_num_threads(0);
 }

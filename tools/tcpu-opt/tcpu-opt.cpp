@@ -1,15 +1,21 @@
 //===- tcpu-opt.cpp - Read, transform and print tcpu IR --------------------===//
 //
 //   tcpu-opt [options] INPUT.tir
-// Parses and verifies the input, runs --pass-pipeline, prints the result.
+// Parses and verifies the input, runs the -O<n> pipeline and then
+// --pass-pipeline, prints the result.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/Aot.h"
 #include "ir/DiagnosticVerifier.h"
 #include "ir/Parser.h"
 #include "ir/Printer.h"
 #include "passes/Pass.h"
+#include "passes/Pipelines.h"
+#include "passes/FusionUtils.h"
+#include "passes/Remarks.h"
 #include "tools/ToolSupport.h"
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -22,10 +28,19 @@ namespace {
 const char *kUsage = R"(usage: tcpu-opt [options] INPUT
 
 Reads a tcpu IR file (.tir; '-' reads standard input) or imports an ONNX
-model (.onnx), verifies it, runs the passes of --pass-pipeline and prints the
-result.
+model (.onnx), verifies it, runs the passes of -O<n> and then those of
+--pass-pipeline, and prints the result.
 
 options:
+  -O0, -O1, -O2, -O3      run the graph optimization pipeline of that level
+                          (default -O0: none) before --pass-pipeline; -O1:
+                          fold, canonicalize, cse, dce; -O2: also
+                          fold-batch-norm; -O3: also fusion and layouts
+  --print-pipeline        print the passes that would run, and exit
+  --pass-remarks          print what the passes did and did not do, and why
+                          (to stderr)
+  --fusion-report         print what the fusion passes fused, what they did
+                          not and why, and counts (to stderr)
   --pass-pipeline=PASSES  comma-separated passes, each optionally with
                           {key=value,...} options (see --list-passes)
   --print-ir-after-all    print the IR after every pass (to stderr)
@@ -41,17 +56,39 @@ options:
                           with symbolic dims (repeatable)
   --list-passes           list the registered passes and exit
   --help                  show this text
+
+ahead-of-time compilation (instead of printing the IR):
+  --emit=KIND             obj (object file; needs -o), asm, llvm (LLVM IR as
+                          optimized) or header (the C header declaring the
+                          entry point, inputs, outputs and arena size)
+  --entry=PREFIX          name the entry point PREFIX_run (default: the
+                          graph's name)
+  --weights=FILE          keep the constants in FILE (written with obj, asm
+                          and llvm; memory-mapped at run time) instead of
+                          embedding them in the object
+  --mtriple=TRIPLE        target triple (default: this machine's), e.g.
+                          aarch64-linux-gnu
+  --mcpu=CPU              target CPU (default: this machine's with no
+                          --mtriple, else generic), e.g. haswell; 'native'
 )";
 
 struct Options {
   std::string input;
   std::string output;
   std::string pipeline;
+  int level = 0;
+  bool printPipeline = false;
+  bool remarks = false;
+  bool fusionReport = false;
   bool printAfterAll = false;
   bool split = false;
   bool verifyDiagnostics = false;
   PrintOptions print;
   OnnxImportOptions onnx;
+  // Ahead-of-time compilation (--emit): empty kind prints the IR.
+  std::string emit;
+  AotOptions aot;
+  std::string weights;
 };
 
 bool startsWith(const char *s, const char *prefix) {
@@ -78,6 +115,17 @@ std::string parseArgs(int argc, char **argv, Options &o, bool &exitNow) {
       if (++i == argc)
         return "--pass-pipeline needs a value";
       o.pipeline = argv[i];
+    } else if (a[0] == '-' && a[1] == 'O' && a[2] != '\0' && a[3] == '\0') {
+      if (a[2] < '0' || a[2] > '0' + kMaxGraphOptLevel)
+        return std::string("unknown optimization level '") + a +
+               "' (-O0 to -O3)";
+      o.level = a[2] - '0';
+    } else if (!std::strcmp(a, "--print-pipeline")) {
+      o.printPipeline = true;
+    } else if (!std::strcmp(a, "--pass-remarks")) {
+      o.remarks = true;
+    } else if (!std::strcmp(a, "--fusion-report")) {
+      o.fusionReport = true;
     } else if (!std::strcmp(a, "--print-ir-after-all")) {
       o.printAfterAll = true;
     } else if (!std::strcmp(a, "--split-input-file")) {
@@ -98,6 +146,17 @@ std::string parseArgs(int argc, char **argv, Options &o, bool &exitNow) {
         return "--input-shape needs NAME=D0xD1x...";
       if (std::string err = tools::parseInputShapeFlag(v, o.onnx); !err.empty())
         return err;
+    } else if (startsWith(a, "--emit=") || startsWith(a, "--entry=") ||
+               startsWith(a, "--weights=") || startsWith(a, "--mtriple=") ||
+               startsWith(a, "--mcpu=")) {
+      std::string flag(a, std::strchr(a, '=') - a), v = std::strchr(a, '=') + 1;
+      if (v.empty())
+        return flag + " needs a value";
+      (flag == "--emit"      ? o.emit
+       : flag == "--entry"   ? o.aot.entryPrefix
+       : flag == "--weights" ? o.weights
+       : flag == "--mtriple" ? o.aot.triple
+                             : o.aot.cpu) = v;
     } else if (!std::strcmp(a, "-o")) {
       if (++i == argc)
         return "-o needs a file name";
@@ -111,9 +170,77 @@ std::string parseArgs(int argc, char **argv, Options &o, bool &exitNow) {
              "')";
     }
   }
-  if (o.input.empty())
+  if (o.input.empty() && !o.printPipeline)
     return "no input file (see --help)";
   return "";
+}
+
+/// Checks the ahead-of-time flags and completes o.aot; returns an error
+/// message or "".
+std::string checkAotFlags(Options &o) {
+  if (o.emit.empty()) {
+    if (!o.weights.empty() || !o.aot.entryPrefix.empty() ||
+        !o.aot.triple.empty() || !o.aot.cpu.empty())
+      return "--weights, --entry, --mtriple and --mcpu need --emit";
+    return "";
+  }
+  absl::StatusOr<AotEmitKind> kind = parseAotEmitKind(o.emit);
+  if (!kind.ok())
+    return std::string(kind.status().message());
+  o.aot.kind = *kind;
+  if (o.split || o.verifyDiagnostics)
+    return "--emit cannot be combined with --split-input-file or "
+           "--verify-diagnostics";
+  if (*kind == AotEmitKind::Object && (o.output.empty() || o.output == "-"))
+    return "--emit=obj needs -o FILE";
+  o.aot.externalWeights = !o.weights.empty();
+  o.aot.weightsFileName = o.weights;
+  o.aot.sourceName = o.input;
+  return "";
+}
+
+/// Appends the printed graph, or with --emit its compiled form, to `out`,
+/// and writes the --weights file. Errors go to stderr. Returns success.
+bool render(const Graph &graph, const Options &o, std::string &out) {
+  if (o.emit.empty()) {
+    out += printGraph(graph, o.print);
+    return true;
+  }
+  absl::StatusOr<std::string> bytes = emitAot(graph, o.aot);
+  if (!bytes.ok()) {
+    tools::fail("tcpu-opt", bytes.status());
+    return false;
+  }
+  if (o.aot.externalWeights && o.aot.kind != AotEmitKind::Header)
+    if (absl::Status s = writeAotWeights(graph, o.weights); !s.ok()) {
+      tools::fail("tcpu-opt", s);
+      return false;
+    }
+  out += *bytes;
+  return true;
+}
+
+/// Runs `steps` with the printing and remarks the options ask for.
+absl::Status runSteps(Graph &graph, const std::vector<PipelineStep> &steps,
+                      const Options &o) {
+  std::ostringstream after;
+  std::vector<Remark> remarks;
+  PipelineOptions pipelineOptions;
+  if (o.printAfterAll)
+    pipelineOptions.printAfterEach = &after;
+  if (o.remarks || o.fusionReport)
+    pipelineOptions.remarks = &remarks;
+  absl::Status s = runPipeline(graph, steps, pipelineOptions);
+  std::fputs(after.str().c_str(), stderr);
+  std::vector<std::string> lines;
+  for (const Remark &r : remarks)
+    lines.push_back(r.str());
+  if (o.remarks)
+    for (const std::string &r : lines)
+      std::fprintf(stderr, "remark: %s\n", r.c_str());
+  if (o.fusionReport)
+    std::fputs(fusionReport(lines).c_str(), stderr);
+  return s;
 }
 
 /// Processes one chunk; appends its output to `out`. Returns success.
@@ -126,12 +253,7 @@ bool processChunk(const SourceChunk &chunk, const Options &o,
   parseOptions.lineOffset = chunk.lineOffset;
   std::unique_ptr<Graph> graph = parseGraph(chunk.text, parseOptions, diags);
   if (graph) {
-    std::ostringstream after;
-    PipelineOptions pipelineOptions;
-    if (o.printAfterAll)
-      pipelineOptions.printAfterEach = &after;
-    absl::Status s = runPipeline(*graph, steps, pipelineOptions);
-    std::fputs(after.str().c_str(), stderr);
+    absl::Status s = runSteps(*graph, steps, o);
     if (!s.ok()) {
       diags.error(graph->loc, std::string(s.message()));
       graph.reset();
@@ -156,8 +278,7 @@ bool processChunk(const SourceChunk &chunk, const Options &o,
   std::fputs(diags.str().c_str(), stderr);
   if (!graph)
     return false;
-  out += printGraph(*graph, o.print);
-  return true;
+  return render(*graph, o, out);
 }
 
 /// Imports an ONNX model, runs the pipeline, appends the printed graph to
@@ -169,18 +290,12 @@ bool processOnnx(const Options &o, const std::vector<PipelineStep> &steps,
     tools::fail("tcpu-opt", graph.status());
     return false;
   }
-  std::ostringstream after;
-  PipelineOptions pipelineOptions;
-  if (o.printAfterAll)
-    pipelineOptions.printAfterEach = &after;
-  absl::Status s = runPipeline(**graph, steps, pipelineOptions);
-  std::fputs(after.str().c_str(), stderr);
+  absl::Status s = runSteps(**graph, steps, o);
   if (!s.ok()) {
     tools::fail("tcpu-opt", s);
     return false;
   }
-  out += printGraph(**graph, o.print);
-  return true;
+  return render(**graph, o, out);
 }
 
 } // namespace
@@ -194,10 +309,34 @@ int main(int argc, char **argv) {
   }
   if (exitNow)
     return 0;
+  if (std::string err = checkAotFlags(o); !err.empty()) {
+    std::fprintf(stderr, "tcpu-opt: error: %s\n", err.c_str());
+    return 2;
+  }
 
-  absl::StatusOr<std::vector<PipelineStep>> steps = parsePipeline(o.pipeline);
+  // -O<n> first, then --pass-pipeline: `-O2 --pass-pipeline=X` runs X on
+  // the -O2 result.
+  absl::StatusOr<std::vector<PipelineStep>> steps = stepsForLevel(o.level);
   if (!steps.ok())
     return tools::fail("tcpu-opt", steps.status());
+  absl::StatusOr<std::vector<PipelineStep>> extra = parsePipeline(o.pipeline);
+  if (!extra.ok())
+    return tools::fail("tcpu-opt", extra.status());
+  steps->insert(steps->end(), extra->begin(), extra->end());
+  if (o.printPipeline) {
+    std::string text;
+    for (const PipelineStep &step : *steps) {
+      text += (text.empty() ? "" : ",") + std::string(step.pass->name);
+      if (!step.options.values.empty()) {
+        std::string opts;
+        for (const auto &[k, v] : step.options.values)
+          opts += (opts.empty() ? "" : ",") + k + "=" + v;
+        text += "{" + opts + "}";
+      }
+    }
+    std::printf("%s\n", text.c_str());
+    return 0;
+  }
   std::string out;
   bool ok = true;
   if (tools::endsWith(o.input, ".onnx")) {
@@ -227,14 +366,16 @@ int main(int argc, char **argv) {
     }
   }
 
+  if (!ok && !o.emit.empty())
+    return 1; // no partial object or header
   if (o.output.empty()) {
     std::fwrite(out.data(), 1, out.size(), stdout);
   } else {
     std::ofstream f(o.output, std::ios::binary);
     f << out;
     if (!f) {
-      std::fprintf(stderr, "tcpu-opt: error: cannot write '%s'\n",
-                   o.output.c_str());
+      std::fprintf(stderr, "tcpu-opt: error: cannot write '%s': %s\n",
+                   o.output.c_str(), std::strerror(errno));
       return 1;
     }
   }

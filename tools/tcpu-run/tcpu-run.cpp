@@ -10,6 +10,7 @@
 #include "codegen/Tcpu.h"
 #include "ir/Interpreter.h"
 #include "ir/Npy.h"
+#include "passes/FusionUtils.h"
 #include "runtime/Threading.h"
 #include "tools/ToolSupport.h"
 
@@ -46,10 +47,26 @@ options:
                           largest absolute difference
   --threads N             threads for the compiled engine (default: all, or
                           TCPU_NUM_THREADS / OMP_NUM_THREADS)
+  -O0, -O1, -O2, -O3      graph optimization level of the compiled engine
+                          (default -O3; see tcpu-opt --help): the passes run
+                          on a copy, so --check and --reference still see
+                          the graph as written
+  --pass-remarks          print what the graph passes did and did not do,
+                          and why (to stderr)
+  --fusion-report         print what the fusion passes (-O3) fused, what
+                          they did not and why, and counts (to stderr)
   --benchmark N           after a warm-up run, time N runs and print one
                           JSON line (median_ms, min_ms, iterations, threads,
-                          compile_ms, engine, fallback_ops) instead of the
-                          outputs
+                          compile_ms, graph_opt_level, graph_pass_ms,
+                          lower_ms, llvm_opt_ms, codegen_ms (phases of
+                          compile_ms),
+                          peak_arena_bytes, naive_bytes, engine,
+                          fallback_ops) instead of the outputs
+  --mtriple=TRIPLE        target triple of the compiled engine (default:
+                          this machine's); it must run here (other targets:
+                          tcpu-opt --emit=obj)
+  --mcpu=CPU              target CPU (default: this machine's), e.g. haswell
+                          for AVX2 code on a newer x86 CPU
   --print-limit N         print at most N values per output (default 16;
                           0 prints only names and types)
   --help                  show this text
@@ -66,6 +83,10 @@ struct Options {
   bool check = false;
   int64_t threads = 0;
   int64_t benchmark = 0;
+  int graphOptLevel = 3;
+  bool passRemarks = false;
+  bool fusionReport = false;
+  std::string triple, cpu; // --mtriple, --mcpu
 };
 
 bool parseInt(const char *s, int64_t &out) {
@@ -100,6 +121,14 @@ std::string parseArgs(int argc, char **argv, Options &o, bool &exitNow) {
       if (!value(v) || (v != "compiled" && v != "reference"))
         return "--engine needs 'compiled' or 'reference'";
       o.engine = v;
+    } else if (a.size() == 3 && a[0] == '-' && a[1] == 'O') {
+      if (a[2] < '0' || a[2] > '3')
+        return "unknown optimization level '" + a + "' (-O0 to -O3)";
+      o.graphOptLevel = a[2] - '0';
+    } else if (flag == "--pass-remarks") {
+      o.passRemarks = true;
+    } else if (flag == "--fusion-report") {
+      o.fusionReport = true;
     } else if (flag == "--check") {
       o.check = true;
     } else if (flag == "--threads") {
@@ -134,6 +163,10 @@ std::string parseArgs(int argc, char **argv, Options &o, bool &exitNow) {
       if (!value(v) || !parseInt(v.c_str(), n))
         return "--seed needs a non-negative integer";
       o.seed = static_cast<uint64_t>(n);
+    } else if (flag == "--mtriple" || flag == "--mcpu") {
+      if (!value(v) || v.empty())
+        return flag + " needs a value";
+      (flag == "--mtriple" ? o.triple : o.cpu) = v;
     } else if (flag == "--print-limit") {
       if (!value(v) || !parseInt(v.c_str(), o.printLimit))
         return "--print-limit needs a non-negative integer";
@@ -244,10 +277,18 @@ int main(int argc, char **argv) {
   if (o.engine == "compiled" || o.check) {
     CompileOptions co;
     co.threads = static_cast<int>(o.threads);
+    co.graphOptLevel = o.graphOptLevel;
+    co.triple = o.triple;
+    co.cpu = o.cpu;
     absl::StatusOr<std::unique_ptr<CompiledModel>> m = compile(**graph, co);
     if (!m.ok())
       return tools::fail("tcpu-run", m.status());
     model = std::move(*m);
+    if (o.passRemarks)
+      for (const std::string &r : model->passRemarks())
+        std::fprintf(stderr, "remark: %s\n", r.c_str());
+    if (o.fusionReport)
+      std::fputs(fusionReport(model->passRemarks()).c_str(), stderr);
   }
   auto runOnce = [&]() -> absl::StatusOr<std::vector<Tensor>> {
     if (o.engine == "compiled")
@@ -276,15 +317,22 @@ int main(int argc, char **argv) {
     if (model && o.engine == "compiled")
       for (const std::string &f : model->fallbackOps())
         fallback += std::string(fallback.empty() ? "" : ", ") + "\"" + f + "\"";
+    bool compiled = model && o.engine == "compiled";
+    CompilePhases phases = compiled ? model->compilePhases() : CompilePhases{};
     std::printf("{\"engine\": \"%s\", \"iterations\": %lld, \"median_ms\": %.6f, "
                 "\"min_ms\": %.6f, \"threads\": %d, \"compile_ms\": %.3f, "
-                "\"peak_arena_bytes\": %lld, \"fallback_ops\": [%s]}\n",
+                "\"graph_opt_level\": %d, \"graph_pass_ms\": %.3f, "
+                "\"lower_ms\": %.3f, \"llvm_opt_ms\": %.3f, \"codegen_ms\": %.3f, "
+                "\"peak_arena_bytes\": %lld, \"naive_bytes\": %lld, "
+                "\"fallback_ops\": [%s]}\n",
                 o.engine.c_str(), static_cast<long long>(o.benchmark), median,
-                ms.front(),
-                o.engine == "compiled" ? model->threads() : 1,
-                model && o.engine == "compiled" ? model->compileSeconds() * 1e3 : 0.0,
-                static_cast<long long>(
-                    model && o.engine == "compiled" ? model->peakArenaBytes() : 0),
+                ms.front(), compiled ? model->threads() : 1,
+                compiled ? model->compileSeconds() * 1e3 : 0.0,
+                compiled ? model->graphOptLevel() : 0,
+                compiled ? model->graphPassSeconds() * 1e3 : 0.0,
+                phases.lower * 1e3, phases.optimize * 1e3, phases.codegen * 1e3,
+                static_cast<long long>(compiled ? model->peakArenaBytes() : 0),
+                static_cast<long long>(compiled ? model->naiveArenaBytes() : 0),
                 fallback.c_str());
   }
 

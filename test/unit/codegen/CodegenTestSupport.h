@@ -1,8 +1,9 @@
 //===- CodegenTestSupport.h - Differential testing of compiled models ---*- C++ -*-===//
 //
 // Random tensors, and a comparison of a compiled model's outputs with the
-// reference interpreter's: integer and bool outputs must be identical, f32
-// outputs within a stated number of ulps (NaN matches NaN).
+// reference interpreter's: integer and bool outputs must be identical, float
+// outputs (f32, f16, bf16) within a stated number of ulps of their type
+// (NaN matches NaN).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -75,8 +76,25 @@ inline int64_t ulpDistance(float a, float b) {
   return d < 0 ? -d : d;
 }
 
-/// Largest ulp distance over the elements of two f32 tensors of one type;
-/// for other dtypes, 0 when the bytes agree, else INT64_MAX.
+/// Distance in ulps between two f16 or bf16 values given as bits (0 for
+/// two NaNs, whatever their payloads; huge for NaN against a number).
+inline int64_t ulpDistance16(uint16_t a, uint16_t b, DType t) {
+  auto isNaN = [t](uint16_t h) {
+    return t == DType::F16 ? (h & 0x7c00) == 0x7c00 && (h & 0x3ff) != 0
+                           : (h & 0x7f80) == 0x7f80 && (h & 0x7f) != 0;
+  };
+  if (isNaN(a) || isNaN(b))
+    return isNaN(a) && isNaN(b) ? 0 : std::numeric_limits<int64_t>::max();
+  auto ordered = [](uint16_t h) {
+    return h & 0x8000 ? -int64_t{h & 0x7fff} : int64_t{h};
+  };
+  int64_t d = ordered(a) - ordered(b);
+  return d < 0 ? -d : d;
+}
+
+/// Largest ulp distance over the elements of two float tensors of one type
+/// (ulps of f32, f16 or bf16); for other dtypes, 0 when the bytes agree,
+/// else INT64_MAX.
 inline int64_t maxUlp(const Tensor &got, const Tensor &want, std::string &where) {
   if (got.type() != want.type()) {
     where = "type " + got.type().str() + " vs " + want.type().str();
@@ -87,6 +105,9 @@ inline int64_t maxUlp(const Tensor &got, const Tensor &want, std::string &where)
     int64_t d;
     if (got.dtype() == DType::F32) {
       d = ulpDistance(got.dataAs<float>()[i], want.dataAs<float>()[i]);
+    } else if (got.dtype() == DType::F16 || got.dtype() == DType::BF16) {
+      d = ulpDistance16(got.dataAs<uint16_t>()[i], want.dataAs<uint16_t>()[i],
+                        got.dtype());
     } else {
       int64_t s = dtypeSize(got.dtype());
       d = std::memcmp(static_cast<const char *>(got.data()) + i * s,

@@ -21,22 +21,27 @@
 //===----------------------------------------------------------------------===//
 #include "CodegenTestSupport.h"
 
+#include "runtime/ModelArena.h"
+
 #include <cstdio>
+#include <mutex>
 
 namespace tcpu {
 namespace {
 
 using cgtest::randomTensor;
 
-/// Runs `graph` compiled (no fallback) and interpreted; expects every output
-/// within atol + rtol * |want| (NaN matches NaN, infinities exactly). Returns
-/// the largest |got - want| / (atol + rtol * |want|) seen.
+/// Runs `graph` compiled (no fallback; `threads` as CompileOptions::threads)
+/// and interpreted; expects every output within atol + rtol * |want| (NaN
+/// matches NaN, infinities exactly). Returns the largest |got - want| /
+/// (atol + rtol * |want|) seen.
 double expectClose(const Graph &graph, const std::vector<Tensor> &inputs,
-                   double rtol, double atol) {
+                   double rtol, double atol, int threads = 0) {
   absl::StatusOr<std::vector<Tensor>> want = interpret(graph, inputs);
   EXPECT_TRUE(want.ok()) << want.status();
   CompileOptions options;
   options.allowInterpreterFallback = false;
+  options.threads = threads;
   absl::StatusOr<std::unique_ptr<CompiledModel>> model = compile(graph, options);
   EXPECT_TRUE(model.ok()) << model.status();
   if (!want.ok() || !model.ok())
@@ -95,7 +100,7 @@ std::string str(const ConvCase &k) {
 }
 
 /// Builds and checks one conv; false when the shape is invalid (skipped).
-bool checkConv(const ConvCase &k, std::mt19937_64 &rng) {
+bool checkConv(const ConvCase &k, std::mt19937_64 &rng, int threads = 0) {
   GraphBuilder b("conv");
   TensorType xt(DType::F32, {k.n, k.c, k.h, k.w});
   TensorType wt(DType::F32, {k.m, k.c / k.groups, k.kh, k.kw});
@@ -118,7 +123,7 @@ bool checkConv(const ConvCase &k, std::mt19937_64 &rng) {
   b.output("y", *v);
   std::unique_ptr<Graph> g = b.finish().value();
   double K = static_cast<double>(k.c / k.groups * k.kh * k.kw);
-  double worst = expectClose(*g, inputs, 1e-5, 1e-5 * std::sqrt(K));
+  double worst = expectClose(*g, inputs, 1e-5, 1e-5 * std::sqrt(K), threads);
   std::printf("[ conv     ] %s: worst error / tolerance %.3g\n", str(k).c_str(),
               worst);
   return true;
@@ -199,7 +204,8 @@ struct PoolCase {
 };
 
 /// Builds and checks one pool of `kind`; false when invalid (skipped).
-bool checkPool(OpKind kind, const PoolCase &k, std::mt19937_64 &rng) {
+bool checkPool(OpKind kind, const PoolCase &k, std::mt19937_64 &rng,
+               int threads = 0) {
   GraphBuilder b("pool");
   TensorType xt(DType::F32, {k.n, k.c, k.h, k.w});
   Value *x = b.input("x", xt);
@@ -218,7 +224,8 @@ bool checkPool(OpKind kind, const PoolCase &k, std::mt19937_64 &rng) {
   b.output("y", *v);
   std::unique_ptr<Graph> g = b.finish().value();
   bool isMax = kind == OpKind::MaxPool2d;
-  double worst = expectClose(*g, inputs, isMax ? 0 : 1e-5, isMax ? 0 : 4e-5);
+  double worst =
+      expectClose(*g, inputs, isMax ? 0 : 1e-5, isMax ? 0 : 4e-5, threads);
   if (worst > 0.05 || !isMax)
     std::printf("[ pool     ] %s k%lldx%lld s%lldx%lld ceil%lld pad%lld: %.3g\n",
                 isMax ? "max" : "avg", (long long)k.kh, (long long)k.kw,
@@ -288,6 +295,213 @@ TEST(ConvCodegen, GlobalAvgPool) {
     double worst =
         expectClose(*g, {randomTensor(xt, rng, -4, 4, true)}, 1e-5, 4e-5);
     std::printf("[ gap      ] %s: %.3g\n", xt.str().c_str(), worst);
+  }
+}
+
+/// The parallel loops of one run, as runtime/ModelArena.h's observer saw
+/// them.
+struct ParallelLog {
+  std::mutex mu;
+  std::vector<ParallelTaskInfo> tasks;
+  ParallelLog() {
+    setParallelTaskObserver(
+        [](void *user, const ParallelTaskInfo &info) {
+          auto *log = static_cast<ParallelLog *>(user);
+          std::lock_guard<std::mutex> lock(log->mu);
+          log->tasks.push_back(info);
+        },
+        this);
+  }
+  ~ParallelLog() { setParallelTaskObserver(nullptr, nullptr); }
+  /// Whether a loop of more than one index ran in several calls (split).
+  bool split() const {
+    for (const ParallelTaskInfo &t : tasks)
+      if (t.n > 1 && t.end - t.begin < t.n)
+        return true;
+    return false;
+  }
+  /// Whether a loop of more than one index ran.
+  bool parallelLoop() const {
+    for (const ParallelTaskInfo &t : tasks)
+      if (t.n > 1)
+        return true;
+    return false;
+  }
+};
+
+/// At 1 thread every parallel loop runs in one call on slot 0; at 2 its
+/// tasks run on slots 0 and 1 at most, split into several calls.
+void expectThreads(const ParallelLog &log, int threads, const std::string &what) {
+  EXPECT_TRUE(log.parallelLoop()) << what << ": no parallel loop ran";
+  for (const ParallelTaskInfo &t : log.tasks) {
+    EXPECT_EQ(t.threads, threads) << what;
+    EXPECT_LT(t.slot, threads) << what;
+  }
+  if (threads == 1)
+    EXPECT_FALSE(log.split()) << what;
+  else
+    EXPECT_TRUE(log.split()) << what;
+}
+
+// Shapes large enough for the kernels to split their work, with task
+// counts that do not divide it (the last task is shorter), at 1 and at 2
+// threads: im2col rows (153 rows in tasks of 37), depthwise and pool planes
+// (7 and 10 planes in tasks of 3), global_avg_pool planes (18 in tasks of
+// 10).
+TEST(ConvCodegen, ThreadedKernelsAtOneAndTwoThreads) {
+  for (int threads : {1, 2}) {
+    std::mt19937_64 rng(21);
+    std::string at = " at " + std::to_string(threads) + " thread(s)";
+    {
+      ParallelLog log;
+      EXPECT_TRUE(checkConv(
+          {1, 17, 30, 30, 8, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, true}, rng,
+          threads));
+      expectThreads(log, threads, "conv2d im2col" + at);
+    }
+    {
+      ParallelLog log;
+      EXPECT_TRUE(checkConv(
+          {1, 7, 40, 40, 7, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 7, true}, rng,
+          threads));
+      expectThreads(log, threads, "depthwise conv2d" + at);
+    }
+    for (OpKind kind : {OpKind::MaxPool2d, OpKind::AvgPool2d}) {
+      ParallelLog log;
+      EXPECT_TRUE(checkPool(
+          kind, {2, 5, 60, 60, 3, 3, 2, 2, {1, 1, 1, 1}, 1, 1, 0, 1}, rng,
+          threads));
+      expectThreads(log, threads, std::string(opInfo(kind).mnemonic) + at);
+    }
+    {
+      ParallelLog log;
+      GraphBuilder b("gap");
+      TensorType xt(DType::F32, {2, 9, 60, 60});
+      b.output("y", b.create(OpKind::GlobalAvgPool, {b.input("x", xt)}).value());
+      std::unique_ptr<Graph> g = b.finish().value();
+      expectClose(*g, {randomTensor(xt, rng, -4, 4, true)}, 1e-5, 4e-5, threads);
+      expectThreads(log, threads, "global_avg_pool" + at);
+    }
+  }
+}
+
+// Dtypes other than f32 (every one the op table allows), and empty inputs.
+// Tolerances: max pools, integer convs (64-bit wrapping sums saturated to
+// the dtype, as the reference) and f16/bf16 average pools (double sums in
+// the reference's order, one rounding) are exact; global_avg_pool sums
+// f16/bf16 in double in another order: 1 ulp of the dtype; f16/bf16 conv2d
+// runs the f32 kernels on widened inputs and rounds the f32 result: 1 ulp
+// of the dtype (2^-10 / 2^-7 relative) plus K * 2^-22 absolute for the f32
+// sum (inputs in [-1, 1]).
+TEST(ConvCodegen, OtherDtypesAndEmptyInputs) {
+  std::mt19937_64 rng(41);
+  CompileOptions noFallback;
+  noFallback.allowInterpreterFallback = false;
+  auto pool = [&](OpKind kind, DType dt, const Shape &shape) {
+    GraphBuilder b("pool");
+    TensorType xt(dt, shape);
+    Attributes a;
+    a.set("kernel", std::vector<int64_t>{3, 2});
+    a.set("strides", std::vector<int64_t>{2, 1});
+    a.set("pads", std::vector<int64_t>{1, 0, 1, 1});
+    a.set("dilations", std::vector<int64_t>{1, 2});
+    a.set("ceil_mode", int64_t{1});
+    if (kind == OpKind::AvgPool2d)
+      a.set("count_include_pad", int64_t{1});
+    b.output("y", b.create(kind, {b.input("x", xt)}, a).value());
+    auto g = b.finish().value();
+    int64_t ulps = cgtest::expectMatchesInterpreter(
+        *g, {randomTensor(xt, rng, -4, 4, true)}, 0, noFallback);
+    EXPECT_EQ(ulps, 0) << opInfo(kind).mnemonic << " " << xt.str();
+  };
+  for (DType dt : {DType::I8, DType::U8, DType::I32, DType::I64, DType::F16,
+                   DType::BF16})
+    pool(OpKind::MaxPool2d, dt, {2, 3, 11, 9});
+  for (DType dt : {DType::F16, DType::BF16})
+    pool(OpKind::AvgPool2d, dt, {2, 3, 11, 9});
+  // A pool split over threads, in bf16.
+  pool(OpKind::MaxPool2d, DType::BF16, {2, 5, 60, 60});
+
+  auto close = [&](const Graph &g, const std::vector<Tensor> &in, double rtol,
+                   double atol, const std::string &what) {
+    absl::StatusOr<std::vector<Tensor>> want = interpret(g, in);
+    absl::StatusOr<std::unique_ptr<CompiledModel>> m = compile(g, noFallback);
+    ASSERT_TRUE(want.ok() && m.ok()) << what << ": " << m.status();
+    std::vector<Tensor> got = (*m)->run(in).value();
+    int failures = 0;
+    for (int64_t i = 0; i < got[0].numElements(); ++i) {
+      double a = got[0].elementAsDouble(i), e = (*want)[0].elementAsDouble(i);
+      if (!(std::fabs(a - e) <= atol + rtol * std::fabs(e)) && failures++ < 5)
+        ADD_FAILURE() << what << " element " << i << ": got " << a << ", want " << e;
+    }
+  };
+  for (DType dt : {DType::F16, DType::BF16}) {
+    const double ulp = dt == DType::F16 ? 0x1p-10 : 0x1p-7;
+    for (const Shape &s : {Shape{2, 3, 7, 5}, Shape{1, 4, 33}, Shape{2, 9, 60, 60}}) {
+      GraphBuilder b("gap");
+      TensorType xt(dt, s);
+      b.output("y", b.create(OpKind::GlobalAvgPool, {b.input("x", xt)}).value());
+      auto g = b.finish().value();
+      close(*g, {randomTensor(xt, rng, -4, 4, false)}, ulp, 0,
+            "global_avg_pool " + xt.str());
+    }
+    // conv2d: im2col + GEMM (3x3 pad 1 stride 2, 1x1), grouped, depthwise.
+    struct C { Shape x, w; int64_t stride, pad, groups; };
+    for (const C &c : {C{{2, 5, 9, 11}, {6, 5, 3, 3}, 2, 1, 1},
+                       C{{1, 8, 6, 7}, {5, 8, 1, 1}, 1, 0, 1},
+                       C{{1, 6, 8, 8}, {9, 2, 3, 3}, 1, 1, 3},
+                       C{{2, 4, 10, 9}, {8, 1, 3, 3}, 1, 1, 4}}) {
+      GraphBuilder b("conv");
+      TensorType xt(dt, c.x), wt(dt, c.w), bt(dt, {c.w[0]});
+      Attributes a;
+      a.set("strides", std::vector<int64_t>{c.stride, c.stride});
+      a.set("pads", std::vector<int64_t>(4, c.pad));
+      a.set("groups", c.groups);
+      b.output("y", b.create(OpKind::Conv2d,
+                             {b.input("x", xt), b.input("w", wt), b.input("b", bt)}, a)
+                        .value());
+      auto g = b.finish().value();
+      double K = static_cast<double>(c.w[1] * c.w[2] * c.w[3]);
+      close(*g,
+            {randomTensor(xt, rng, -1, 1, false), randomTensor(wt, rng, -1, 1, false),
+             randomTensor(bt, rng, -1, 1, false)},
+            ulp, K * 0x1p-22, "conv2d " + xt.str() + " " + wt.str());
+    }
+  }
+  // Integer conv2d: exact, including sums that saturate i8 / u8.
+  for (DType dt : {DType::I8, DType::U8, DType::I32, DType::I64}) {
+    GraphBuilder b("iconv");
+    TensorType xt(dt, {2, 4, 7, 6}), wt(dt, {6, 2, 3, 2}), bt(dt, {6});
+    Attributes a;
+    a.set("strides", std::vector<int64_t>{1, 2});
+    a.set("pads", std::vector<int64_t>{1, 0, 2, 1});
+    a.set("dilations", std::vector<int64_t>{2, 1});
+    a.set("groups", int64_t{2});
+    b.output("y", b.create(OpKind::Conv2d,
+                           {b.input("x", xt), b.input("w", wt), b.input("b", bt)}, a)
+                      .value());
+    auto g = b.finish().value();
+    EXPECT_EQ(cgtest::expectMatchesInterpreter(
+                  *g, {randomTensor(xt, rng), randomTensor(wt, rng), randomTensor(bt, rng)},
+                  0, noFallback),
+              0)
+        << "conv2d " << xt.str();
+  }
+  // No input channels: the output is the bias.
+  {
+    GraphBuilder b("empty");
+    TensorType xt(DType::F32, {1, 0, 5, 5}), wt(DType::F32, {3, 0, 3, 3}),
+        bt(DType::F32, {3});
+    Attributes a;
+    a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    b.output("y", b.create(OpKind::Conv2d,
+                           {b.input("x", xt), b.input("w", wt), b.input("b", bt)}, a)
+                      .value());
+    auto g = b.finish().value();
+    EXPECT_EQ(cgtest::expectMatchesInterpreter(
+                  *g, {randomTensor(xt, rng), randomTensor(wt, rng), randomTensor(bt, rng)},
+                  0, noFallback),
+              0);
   }
 }
 

@@ -3,8 +3,11 @@
 // transpose (every permutation up to rank 4, default perm), slice (negative
 // starts/ends, steps > 1 and < 0, clamping, empty results), pad (constant
 // with a value, reflect, edge, negative pads = cropping, empty input) and
-// concat (every axis, empty inputs), for every dtype, compiled with the
-// interpreter fallback off: outputs must be byte-identical (0 ulp).
+// concat (every axis, empty inputs), the reshape family, expand and gather
+// (every axis, i32/i64 and negative indices, scalar and empty index
+// tensors), for every dtype, compiled with the interpreter fallback off:
+// outputs must be byte-identical (0 ulp). Out-of-range gather indices fail
+// the run with an error naming the op.
 //
 //===----------------------------------------------------------------------===//
 #include "CodegenTestSupport.h"
@@ -149,6 +152,98 @@ TEST(DataMovementCodegen, Concat) {
     c.out(OpKind::Concat, {c.in({7})}, a0);
     c.out(OpKind::Concat, {c.in({0, 2}), c.in({0, 2})}, a0);
     c.run();
+  }
+}
+
+TEST(DataMovementCodegen, ReshapesAndExpand) {
+  for (DType dt : kAll) {
+    Cases c(dt);
+    Attributes shape, axes, expandShape, flat;
+    shape.set("shape", std::vector<int64_t>{5, -1});
+    axes.set("axes", std::vector<int64_t>{0, 3});
+    expandShape.set("shape", std::vector<int64_t>{2, 3, 4, 17});
+    flat.set("axis", int64_t{2});
+    c.out(OpKind::Reshape, {c.in({3, 1, 5})}, shape);
+    c.out(OpKind::Squeeze, {c.in({3, 1, 5})}, {});
+    c.out(OpKind::Unsqueeze, {c.in({3, 5})}, axes);
+    c.out(OpKind::Flatten, {c.in({2, 3, 4, 5})}, flat);
+    c.out(OpKind::Expand, {c.in({3, 1, 17})}, expandShape);
+    c.out(OpKind::Expand, {c.in({})}, expandShape);
+    c.run();
+  }
+}
+
+// ----- gather -------------------------------------------------------------------
+
+/// Valid random indices in [-dim, dim) (negative ones count from the end).
+Tensor indicesTensor(DType dt, const Shape &shape, int64_t dim, std::mt19937_64 &rng) {
+  Tensor t = Tensor::allocate(TensorType(dt, shape)).value();
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    t.setElementFromInt(i, dim == 0 ? 0 : static_cast<int64_t>(rng() % (2 * dim)) - dim);
+  return t;
+}
+
+TEST(DataMovementCodegen, Gather) {
+  struct G {
+    Shape data;
+    int64_t axis;
+    Shape indices;
+  };
+  const G cases[] = {
+      {{10}, 0, {4}},       {{5, 7}, 0, {3, 2}},    {{5, 7}, 1, {3, 2}},
+      {{5, 7}, -1, {}},     // scalar index: the axis is dropped
+      {{3, 4, 17}, 1, {6}}, {{2, 3, 33}, -1, {20}}, // runs of one element
+      {{4, 40}, 0, {5}},    // runs longer than the vector width
+      {{6, 16}, 0, {17}},   {{5, 7}, 0, {0}},       // no indices
+      {{0, 5}, 1, {3}},     // empty result
+  };
+  for (DType dt : kAll) {
+    for (DType it : {DType::I32, DType::I64}) {
+      Cases c(dt);
+      for (const G &g : cases) {
+        int64_t axis = g.axis < 0 ? g.axis + static_cast<int64_t>(g.data.size()) : g.axis;
+        Value *data = c.in(g.data);
+        c.inputs.push_back(indicesTensor(it, g.indices, g.data[axis], c.rng));
+        Value *idx = c.b.input("i" + std::to_string(c.n++), c.inputs.back().type());
+        Attributes a;
+        a.set("axis", g.axis);
+        c.out(OpKind::Gather, {data, idx}, a);
+      }
+      c.run();
+    }
+  }
+}
+
+TEST(DataMovementCodegen, GatherIndexOutOfRange) {
+  // One bad index among 37 (two or four vectors and a scalar tail), too
+  // large or too negative, in a vector lane or in the tail: run() fails
+  // naming the op, before writing anything. Also when the result is empty.
+  for (DType it : {DType::I32, DType::I64}) {
+    for (const auto &[position, value] :
+         {std::pair<int64_t, int64_t>{3, 5}, {20, -6}, {36, 5}, {36, 1000000}}) {
+      for (int64_t inner : {3, 0}) {
+        GraphBuilder b("gather");
+        TensorType dataType(DType::F32, {5, inner}), idxType(it, {37});
+        Value *data = b.input("data", dataType), *idx = b.input("idx", idxType);
+        Value *y = b.create(OpKind::Gather, {data, idx}).value();
+        y->name = "g";
+        b.output("y", y);
+        auto g = b.finish().value();
+        CompileOptions options;
+        options.allowInterpreterFallback = false;
+        auto model = compile(*g, options);
+        ASSERT_TRUE(model.ok()) << model.status();
+        std::mt19937_64 rng(1);
+        Tensor indices = indicesTensor(it, {37}, 5, rng);
+        Tensor x = randomTensor(dataType, rng);
+        ASSERT_TRUE((*model)->run({x, indices}).ok());
+        indices.setElementFromInt(position, value);
+        ASSERT_FALSE(interpret(*g, {x, indices}).ok()); // the reference agrees
+        auto bad = (*model)->run({x, indices});
+        ASSERT_FALSE(bad.ok());
+        EXPECT_EQ(std::string(bad.status().message()), "gather %g: an index is out of range");
+      }
+    }
   }
 }
 

@@ -10,8 +10,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CodegenTestSupport.h"
+#include "codegen/TestingHooks.h"
 
 #include <cstdio>
+#include <functional>
 
 namespace tcpu {
 namespace {
@@ -44,11 +46,15 @@ const std::vector<std::pair<Shape, Shape>> &shapeCases() {
   return cases;
 }
 
+/// Rewrites the random values of operand k (say, to keep divisors nonzero).
+using AdjustFn = std::function<void(int k, Tensor &)>;
+
 /// One graph with one `kind` op per shape case (unary ops take the lhs shape
 /// and its broadcast with rhs), run compiled without fallback.
 int64_t checkOp(OpKind kind, DType dtype, int64_t ulps, Attributes attrs = {},
                 double lo = -4, double hi = 4, int arity = -1,
-                DType operandDType = DType::F32, bool sameDType = true) {
+                DType operandDType = DType::F32, bool sameDType = true,
+                const AdjustFn &adjust = nullptr) {
   const OpInfo &info = opInfo(kind);
   if (arity < 0)
     arity = info.minOperands();
@@ -67,6 +73,8 @@ int64_t checkOp(OpKind kind, DType dtype, int64_t ulps, Attributes attrs = {},
                                      std::to_string(k),
                                  t));
       inputs.push_back(randomTensor(t, rng, lo, hi));
+      if (adjust)
+        adjust(k, inputs.back());
     }
     absl::StatusOr<Value *> v = b.create(kind, operands, attrs);
     if (!v.ok()) {
@@ -214,8 +222,9 @@ TEST(ElementwiseCodegen, DataMovement) {
 }
 
 TEST(ElementwiseCodegen, FallsBackWhereNotLowered) {
-  // Integer division can fail (division by zero), which a kernel cannot
-  // report: it runs on the interpreter, and an error there is the run's.
+  // Every op has a lowering now; the test hook sends div to the
+  // interpreter, whose error (division by zero) is then the run's.
+  testing::ForceInterpreterFallback force(OpKind::Div);
   GraphBuilder b("idiv");
   TensorType t(DType::I32, {9});
   Value *x = b.input("x", t), *y = b.input("y", t);
@@ -237,6 +246,257 @@ TEST(ElementwiseCodegen, FallsBackWhereNotLowered) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(std::string(bad.status().message()).find("division by zero"),
             std::string::npos);
+  CompileOptions strict;
+  strict.allowInterpreterFallback = false;
+  EXPECT_FALSE(compile(*g, strict).ok());
+}
+
+// ----- f16 and bf16 ----------------------------------------------------------
+// Tolerance: 0 ulp of the 16-bit type for every op. The kernels compute the
+// reference's double formula (with the same libm calls) and round it to odd
+// at f32, then to nearest even at 16 bits -- the reference's own rounding
+// (ops::storeDouble) -- so they agree bit for bit, NaN payloads aside.
+
+const DType kHalves[] = {DType::F16, DType::BF16};
+bool lowp16(DType t) { return t == DType::F16 || t == DType::BF16; }
+
+TEST(ElementwiseCodegen, HalfFloatUnary) {
+  for (DType dt : kHalves) {
+    for (OpKind k : {OpKind::Exp, OpKind::Log, OpKind::Sqrt, OpKind::Rsqrt,
+                     OpKind::Reciprocal, OpKind::Tanh, OpKind::Sigmoid, OpKind::Erf,
+                     OpKind::Round, OpKind::Neg, OpKind::Abs, OpKind::Relu})
+      checkOp(k, dt, 0);
+    checkOp(OpKind::Exp, dt, 0, {}, -20, 12);
+    checkOp(OpKind::Log, dt, 0, {}, 0, 100);
+    checkOp(OpKind::Round, dt, 0, {}, -6, 6);
+    for (const char *approximate : {"none", "tanh"}) {
+      Attributes a;
+      a.set("approximate", std::string(approximate));
+      checkOp(OpKind::Gelu, dt, 0, a);
+    }
+    for (double alpha : {0.01, 0.25, -3.0}) {
+      Attributes a;
+      a.set("alpha", alpha);
+      checkOp(OpKind::LeakyRelu, dt, 0, a);
+    }
+    Attributes both, lower;
+    both.set("min", -1.5);
+    both.set("max", 0.30000000000000004);
+    lower.set("min", 1.0009765625 + 0x1p-11); // an f16 tie: rounds to even
+    checkOp(OpKind::Clip, dt, 0, both);
+    checkOp(OpKind::Clip, dt, 0, lower);
+  }
+}
+
+TEST(ElementwiseCodegen, HalfFloatBinaryAndCompare) {
+  for (DType dt : kHalves) {
+    for (OpKind k : {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div, OpKind::Pow,
+                     OpKind::Max, OpKind::Min})
+      checkOp(k, dt, 0);
+    checkOp(OpKind::Pow, dt, 0, {}, 0, 3);
+    for (OpKind k : {OpKind::Eq, OpKind::Lt, OpKind::Le, OpKind::Gt, OpKind::Ge})
+      checkOp(k, dt, 0, {}, -2, 2);
+  }
+  // bf16 products and quotients down to f32's subnormal range.
+  for (OpKind k : {OpKind::Mul, OpKind::Div})
+    checkOp(k, DType::BF16, 0, {}, -3e-20, 3e-20);
+  checkOp(OpKind::Mul, DType::F16, 0, {}, -3e-3, 3e-3); // f16 subnormals
+}
+
+TEST(ElementwiseCodegen, CastToAndFromHalves) {
+  // (Pairs without f16/bf16: the Cast test.) The i32/i64 values (+-2^31,
+  // +-2^40) have more bits than f32 holds, so bf16 is rounded once from the
+  // exact integer (through round to odd), never twice.
+  for (DType from : kAllDTypes)
+    for (DType to : kAllDTypes) {
+      if (!lowp16(from) && !lowp16(to))
+        continue;
+      Attributes a;
+      a.set("to", to);
+      checkOp(OpKind::Cast, to, 0, a, -3e9, 3e9, 1, from, false);
+      checkOp(OpKind::Cast, to, 0, a, -300, 300, 1, from, false);
+      checkOp(OpKind::Cast, to, 0, a, -1e-6, 1e-6, 1, from, false);
+    }
+}
+
+TEST(ElementwiseCodegen, CastRoundsIntegersOnceToBF16) {
+  // 2^30 + 2^22 + 1 lies just above a bf16 tie: nearest f32 is the tie
+  // itself (2^30 + 2^22), which would then round to even (down); rounded
+  // once, it goes up. Likewise below ties and at larger magnitudes.
+  std::vector<int64_t> values;
+  for (int64_t sign : {1, -1})
+    for (int64_t delta : {-1, 0, 1})
+      for (int shift : {30, 40, 55})
+        values.push_back(sign * ((int64_t{1} << shift) + (int64_t{1} << (shift - 8)) + delta));
+  values.insert(values.end(), {INT64_MAX, INT64_MIN, INT32_MAX, INT32_MIN});
+  for (DType from : {DType::I64, DType::I32}) {
+    for (DType to : kHalves) {
+      GraphBuilder b("ties");
+      TensorType t(from, {static_cast<int64_t>(values.size())});
+      Value *x = b.input("x", t);
+      Attributes a;
+      a.set("to", to);
+      b.output("y", b.create(OpKind::Cast, {x}, a).value());
+      auto g = b.finish().value();
+      Tensor in = Tensor::allocate(t).value();
+      for (size_t i = 0; i < values.size(); ++i)
+        in.setElementFromInt(i, values[i]); // i32 saturates
+      CompileOptions options;
+      options.allowInterpreterFallback = false;
+      EXPECT_EQ(expectMatchesInterpreter(*g, {in}, 0, options), 0);
+    }
+  }
+}
+
+TEST(ElementwiseCodegen, HalvesAndIntegerDivOnEightLanes) {
+  // AVX2's width (8 lanes) with 37 elements: four vectors and a tail.
+  std::mt19937_64 rng(8);
+  GraphBuilder b("lanes8");
+  std::vector<Tensor> inputs;
+  int n = 0;
+  auto in = [&](DType dt) {
+    TensorType t(dt, {37});
+    inputs.push_back(randomTensor(t, rng));
+    if (dt == DType::I32)
+      for (int64_t i = 0; i < 37; ++i)
+        if (inputs.back().elementAsInt(i) == 0)
+          inputs.back().setElementFromInt(i, 3);
+    return b.input("x" + std::to_string(n++), t);
+  };
+  for (DType dt : kHalves) {
+    b.output("add" + std::to_string(n), b.create(OpKind::Add, {in(dt), in(dt)}).value());
+    b.output("exp" + std::to_string(n), b.create(OpKind::Exp, {in(dt)}).value());
+    Attributes to;
+    to.set("to", dt);
+    b.output("cast" + std::to_string(n), b.create(OpKind::Cast, {in(DType::I64)}, to).value());
+  }
+  b.output("div", b.create(OpKind::Div, {in(DType::I32), in(DType::I32)}).value());
+  auto g = b.finish().value();
+  CompileOptions options;
+  options.allowInterpreterFallback = false;
+  options.cpu = "haswell";
+  expectMatchesInterpreter(*g, inputs, 0, options);
+}
+
+// ----- Integer div and pow ---------------------------------------------------
+
+const DType kIntegers[] = {DType::I8, DType::U8, DType::I32, DType::I64};
+
+/// The smallest value of an integer dtype.
+int64_t lowest(DType dt) {
+  return dt == DType::I8 ? INT8_MIN : dt == DType::I32 ? INT32_MIN
+                         : dt == DType::I64 ? INT64_MIN : 0;
+}
+
+TEST(ElementwiseCodegen, IntegerDiv) {
+  for (DType dt : kIntegers) {
+    // Divisors: random, with zeros replaced by 1 and every 7th element -1
+    // (signed) under a dividend of the dtype's lowest value every 5th.
+    checkOp(OpKind::Div, dt, 0, {}, -4, 4, -1, DType::F32, true, [dt](int k, Tensor &t) {
+      for (int64_t i = 0; i < t.numElements(); ++i) {
+        if (k == 1 && t.elementAsInt(i) == 0)
+          t.setElementFromInt(i, 1);
+        if (k == 1 && isSignedInteger(dt) && i % 7 == 0)
+          t.setElementFromInt(i, -1);
+        if (k == 0 && i % 5 == 0)
+          t.setElementFromInt(i, lowest(dt));
+      }
+    });
+    // Small divisors, so that quotients are not mostly 0 and +-1.
+    checkOp(OpKind::Div, dt, 0, {}, -4, 4, -1, DType::F32, true, [](int k, Tensor &t) {
+      if (k == 1)
+        for (int64_t i = 0; i < t.numElements(); ++i)
+          t.setElementFromInt(i, t.elementAsInt(i) % 13 == 0 ? 3 : t.elementAsInt(i) % 13);
+    });
+  }
+}
+
+TEST(ElementwiseCodegen, IntegerPow) {
+  // Zero to a negative power is an error (IntegerErrorsNameTheOp), so the
+  // cases keep negative exponents away from zero bases.
+  for (DType dt : kIntegers) {
+    bool s = isSignedInteger(dt);
+    auto mod = [](Tensor &t, int64_t i, uint64_t m) {
+      return static_cast<int64_t>(static_cast<uint64_t>(t.elementAsInt(i)) % m);
+    };
+    // Bases -3..3 without 0, exponents -3 (signed) to 40: exact values,
+    // wrapping, and the negative-exponent rules.
+    checkOp(OpKind::Pow, dt, 0, {}, -4, 4, -1, DType::F32, true, [&](int k, Tensor &t) {
+      for (int64_t i = 0; i < t.numElements(); ++i) {
+        int64_t v = k == 0 ? mod(t, i, 7) - (s ? 3 : 0) : mod(t, i, 44) - (s ? 3 : 0);
+        t.setElementFromInt(i, k == 0 && v == 0 ? 2 : v);
+      }
+    });
+    // Bases 0..3, exponents 0..10 (0^0 = 1).
+    checkOp(OpKind::Pow, dt, 0, {}, -4, 4, -1, DType::F32, true, [&](int k, Tensor &t) {
+      for (int64_t i = 0; i < t.numElements(); ++i)
+        t.setElementFromInt(i, mod(t, i, k == 0 ? 4 : 11));
+    });
+    // Any nonzero base and any exponent (random over the dtype, i64 over
+    // +-2^40).
+    checkOp(OpKind::Pow, dt, 0, {}, -4, 4, -1, DType::F32, true, [](int k, Tensor &t) {
+      for (int64_t i = 0; i < t.numElements(); ++i)
+        if (k == 0 && t.elementAsInt(i) == 0)
+          t.setElementFromInt(i, 5);
+    });
+  }
+}
+
+/// Compiles lhs `op` rhs (one i-dtype vector each, n elements), runs it with
+/// the given values and returns the run's status.
+absl::Status runBinary(OpKind kind, DType dt, const std::vector<int64_t> &lhs,
+                       const std::vector<int64_t> &rhs, std::vector<int64_t> *out = nullptr) {
+  GraphBuilder b("ints");
+  TensorType t(dt, {static_cast<int64_t>(lhs.size())});
+  Value *x = b.input("x", t), *y = b.input("y", t);
+  Value *result = b.create(kind, {x, y}).value();
+  result->name = "r"; // errors name the op by its result
+  b.output("r", result);
+  auto g = b.finish().value();
+  CompileOptions options;
+  options.allowInterpreterFallback = false;
+  auto model = compile(*g, options);
+  if (!model.ok())
+    return model.status();
+  Tensor a = Tensor::allocate(t).value(), c = Tensor::allocate(t).value();
+  for (size_t i = 0; i < lhs.size(); ++i) {
+    a.setElementFromInt(i, lhs[i]);
+    c.setElementFromInt(i, rhs[i]);
+  }
+  auto r = (*model)->run({a, c});
+  if (r.ok() && out)
+    for (int64_t i = 0; i < (*r)[0].numElements(); ++i)
+      out->push_back((*r)[0].elementAsInt(i));
+  return r.status();
+}
+
+TEST(ElementwiseCodegen, IntegerErrorsNameTheOp) {
+  // 37 elements: 2 vectors of 16 (or 4 of 8) and a scalar tail; the bad
+  // element in a vector lane, then in the tail.
+  for (DType dt : kIntegers) {
+    for (int64_t bad : {5, 36}) {
+      std::vector<int64_t> x(37, 9), y(37, 2);
+      y[bad] = 0;
+      absl::Status s = runBinary(OpKind::Div, dt, x, y);
+      ASSERT_FALSE(s.ok()) << dtypeName(dt);
+      EXPECT_EQ(std::string(s.message()), "div %r: integer division by zero");
+      if (!isSignedInteger(dt))
+        continue;
+      std::vector<int64_t> e(37, 3);
+      x[bad] = 0;
+      e[bad] = -2;
+      s = runBinary(OpKind::Pow, dt, x, e);
+      ASSERT_FALSE(s.ok()) << dtypeName(dt);
+      EXPECT_EQ(std::string(s.message()),
+                "pow %r: integer pow: zero raised to a negative power");
+    }
+    // INT_MIN / -1 wraps to INT_MIN, as the reference (idiv would trap).
+    if (isSignedInteger(dt)) {
+      std::vector<int64_t> out;
+      ASSERT_TRUE(runBinary(OpKind::Div, dt, {lowest(dt), 7, -7}, {-1, -2, 2}, &out).ok());
+      EXPECT_EQ(out, (std::vector<int64_t>{lowest(dt), -3, -3}));
+    }
+  }
 }
 
 } // namespace

@@ -15,6 +15,7 @@
 // K^2 / 8 times more than the tolerance for K >= 2 (and for K = 1 the
 // values differ outright).
 #include "codegen/GemmJitForTests.h"
+#include "codegen/Jit.h"
 #include "runtime/CAbi.h"
 #include "runtime/Threading.h"
 
@@ -28,6 +29,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -67,17 +69,13 @@ std::string describe(const Case &c) {
   return os.str();
 }
 
-/// Runs one case and compares every element of C with the reference.
-void check(const TargetDescription &target, Case c) {
-  SCOPED_TRACE(describe(c));
-  GemmShape &s = c.shape;
+/// Runs `fn`, compiled for case `c` (with s.ldc set when c.ldcPad), and
+/// compares every element of C with the reference.
+void runAndCompare(const Case &c, GemmFunction fn, int64_t scratchBytesPerThread) {
+  const GemmShape &s = c.shape;
   const int64_t M = s.M, N = s.N, K = s.K;
   const int64_t lda = s.transA ? M : K, ldb = s.transB ? K : N;
   const int64_t ldc = N + c.ldcPad;
-  s.ldc = c.ldcPad ? ldc : 0;
-  absl::StatusOr<std::unique_ptr<JittedGemm>> jit =
-      JittedGemm::compile(target, s, c.epi, c.opts, runtimeSymbols());
-  ASSERT_TRUE(jit.ok()) << jit.status();
 
   std::mt19937 rng(static_cast<unsigned>(M * 7919 + N * 104729 + K));
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -160,16 +158,15 @@ void check(const TargetDescription &target, Case c) {
     std::vector<float> C = C0;
     std::vector<float> scratch;
     if (c.callerScratch)
-      scratch.assign((*jit)->scratchBytesPerThread() / 4 * t + 16, 0.0f);
+      scratch.assign(scratchBytesPerThread / 4 * t + 16, 0.0f);
     // The caller's scratch must be 64-byte aligned.
     void *scratchPtr = nullptr;
     if (c.callerScratch) {
       uintptr_t p = reinterpret_cast<uintptr_t>(scratch.data());
       scratchPtr = reinterpret_cast<void *>((p + 63) / 64 * 64);
     }
-    (*jit)->function()(A.data(), B.data(), C.data(),
-                       bias.empty() ? nullptr : bias.data(),
-                       res.empty() ? nullptr : res.data(), scratchPtr);
+    fn(A.data(), B.data(), C.data(), bias.empty() ? nullptr : bias.data(),
+       res.empty() ? nullptr : res.data(), scratchPtr);
     int64_t bad = 0;
     for (int64_t i = 0; i < M && bad < 5; ++i)
       for (int64_t j = 0; j < ldc && bad < 5; ++j) {
@@ -193,6 +190,16 @@ void check(const TargetDescription &target, Case c) {
       }
   }
   set_num_threads(0);
+}
+
+/// Compiles case `c` on its own and checks it.
+void check(const TargetDescription &target, Case c) {
+  SCOPED_TRACE(describe(c));
+  c.shape.ldc = c.ldcPad ? c.shape.N + c.ldcPad : 0;
+  absl::StatusOr<std::unique_ptr<JittedGemm>> jit =
+      JittedGemm::compile(target, c.shape, c.epi, c.opts, runtimeSymbols());
+  ASSERT_TRUE(jit.ok()) << jit.status();
+  runAndCompare(c, (*jit)->function(), (*jit)->scratchBytesPerThread());
 }
 
 TargetDescription avx2Target() {
@@ -325,7 +332,7 @@ TEST(Gemm, CustomEpilogueHook) {
   c.epi.residual = true;
   c.epi.residualAfterActivation = true;
   c.epi.custom = [](llvm::IRBuilderBase &b, llvm::Value *v, llvm::Value *,
-                    llvm::Value *) {
+                    llvm::Value *, llvm::Value *, llvm::Value *) {
     llvm::Type *t = v->getType();
     return b.CreateFAdd(b.CreateFMul(v, llvm::ConstantFP::get(t, 2.0)),
                         llvm::ConstantFP::get(t, 1.0));
@@ -403,6 +410,59 @@ TEST(Gemm, EmitsForAArch64AndRejectsBadShapes) {
   EXPECT_NE(std::string(bad.status().message()).find("lda=3"),
             std::string::npos);
   EXPECT_FALSE(emitGemmFunction(m, *arm, {4, 4, 4}, epi, "g").ok());
+}
+
+// Call sites of one module with the same code share it, whatever their
+// sizes (the sizes, blocks and micro-kernels come from each call site's
+// table): six shapes, one driver, two sets of micro-kernels (K within one
+// block, or not), every shape right at 1 and 2 threads, with M and N edges
+// of several sizes.
+TEST(Gemm, ShapesShareOneCore) {
+  GemmEpilogue epi;
+  epi.bias = GemmEpilogue::Bias::PerColumn;
+  epi.activation = GemmEpilogue::Activation::Relu;
+  const GemmShape shapes[] = {{37, 70, 50},  {64, 129, 33}, {29, 33, 71},
+                              {100, 32, 200}, {45, 77, 1000}, {31, 40, 777}};
+  absl::StatusOr<std::unique_ptr<Jit>> jit = Jit::create(hostTarget(), 2);
+  ASSERT_TRUE(jit.ok()) << jit.status();
+  ASSERT_TRUE((*jit)->defineSymbols(runtimeSymbols()).ok());
+  auto context = std::make_unique<llvm::LLVMContext>();
+  auto module = std::make_unique<llvm::Module>("shared", *context);
+  std::vector<GemmKernel> kernels;
+  for (size_t i = 0; i < std::size(shapes); ++i) {
+    absl::StatusOr<GemmKernel> k = emitGemmFunction(
+        *module, hostTarget(), shapes[i], epi, "g" + std::to_string(i));
+    ASSERT_TRUE(k.ok()) << k.status();
+    kernels.push_back(*k);
+  }
+  std::set<std::string> drivers, kernelSets;
+  for (const llvm::Function &f : *module) {
+    std::string n = f.getName().str();
+    if (n.rfind("tcpu.gemm.", 0) != 0)
+      continue;
+    if (size_t uk = n.find(".uk"); uk != std::string::npos)
+      kernelSets.insert(n.substr(0, uk));
+    else if (n.find(".task") == std::string::npos &&
+             n.find(".pack") == std::string::npos)
+      drivers.insert(n);
+  }
+  EXPECT_EQ(drivers.size(), 1u);
+  EXPECT_EQ(kernelSets.size(), 2u);
+  ASSERT_TRUE((*jit)
+                  ->addModule(llvm::orc::ThreadSafeModule(std::move(module),
+                                                          std::move(context)))
+                  .ok());
+  for (size_t i = 0; i < std::size(shapes); ++i) {
+    Case c;
+    c.shape = shapes[i];
+    c.epi = epi;
+    c.threads = {1, 2};
+    SCOPED_TRACE(describe(c));
+    absl::StatusOr<void *> fn = (*jit)->lookup("g" + std::to_string(i));
+    ASSERT_TRUE(fn.ok()) << fn.status();
+    runAndCompare(c, reinterpret_cast<GemmFunction>(*fn),
+                  kernels[i].scratchBytesPerThread);
+  }
 }
 
 } // namespace

@@ -1,8 +1,9 @@
 //===- RowKernelsCodegenTest.cpp - Compiled row kernels vs the interpreter ===//
 //
-// softmax, log_softmax, layer_norm, batch_norm and reduce_sum/mean/max/min/
-// prod on f32, compiled with the interpreter fallback off, against the
-// reference interpreter. Sizes 1, 7, 8, 9, 15, 16, 17, 1000, 1023 on the
+// softmax, log_softmax, layer_norm, batch_norm, reduce_sum/mean/max/min/
+// prod and argmax, compiled with the interpreter fallback off, against the
+// reference interpreter; f32 below, then integers, f16 and bf16 (with their
+// own tolerances, stated at each test). Sizes 1, 7, 8, 9, 15, 16, 17, 1000, 1023 on the
 // reduced axis (below, at and above the vector width 8/16, with tails), the
 // axis in every position (last: row kernels; others: column kernels with
 // and without vector lanes), keepdim, several axes, empty reductions,
@@ -30,8 +31,11 @@
 //===----------------------------------------------------------------------===//
 #include "CodegenTestSupport.h"
 
+#include "runtime/ModelArena.h"
+
 #include <cstdio>
 #include <functional>
+#include <mutex>
 
 namespace tcpu {
 namespace {
@@ -48,17 +52,18 @@ struct Errors {
   double maxAbs = 0, maxRel = 0;
 };
 
-/// Runs `graph` compiled (fallback off unless `allowFallback`) and
-/// interpreted, checks every f32 output element within tol, returns the
-/// largest errors.
+/// Runs `graph` compiled (fallback off unless `allowFallback`; `threads` as
+/// CompileOptions::threads) and interpreted, checks every f32 output
+/// element within tol, returns the largest errors.
 Errors check(const Graph &graph, const std::vector<Tensor> &inputs,
              const TolFn &tol, const std::string &what,
-             bool allowFallback = false) {
+             bool allowFallback = false, int threads = 0) {
   Errors e;
   absl::StatusOr<std::vector<Tensor>> want = interpret(graph, inputs);
   EXPECT_TRUE(want.ok()) << what << ": " << want.status();
   CompileOptions options;
   options.allowInterpreterFallback = allowFallback;
+  options.threads = threads;
   absl::StatusOr<std::unique_ptr<CompiledModel>> model = compile(graph, options);
   EXPECT_TRUE(model.ok()) << what << ": " << model.status();
   if (!want.ok() || !model.ok())
@@ -224,18 +229,182 @@ TEST(RowKernelsCodegen, ReduceNaNAndInf) {
   }
 }
 
-TEST(RowKernelsCodegen, ReduceNonAdjacentAxesFallBack) {
-  // Axes {0, 2} of [3, 4, 5] are not lowered: the interpreter runs them.
+TEST(RowKernelsCodegen, ReduceNonAdjacentAxes) {
+  // Reduced dims that do not merge into one block run on the loop-nest
+  // kernel, which walks each output's elements in the reference's
+  // (row-major) order: exact, for every kind.
   std::mt19937_64 rng(3);
-  Cases c;
-  c.out(OpKind::ReduceSum, {c.add(randomTensor(TensorType(DType::F32, {3, 4, 5}), rng))},
-        reduceAttrs({0, 2}, false));
-  auto g = c.finish();
+  for (OpKind k : {OpKind::ReduceSum, OpKind::ReduceMean, OpKind::ReduceMax,
+                   OpKind::ReduceMin, OpKind::ReduceProd}) {
+    Cases c;
+    auto addCase = [&](const Shape &shape, std::vector<int64_t> axes, bool keepdim) {
+      double lo = k == OpKind::ReduceProd ? 0.5 : -4, hi = k == OpKind::ReduceProd ? 1.5 : 4;
+      c.out(k, {c.add(randomTensor(TensorType(DType::F32, shape), rng, lo, hi))},
+            reduceAttrs(axes, keepdim));
+    };
+    addCase({3, 4, 5}, {0, 2}, false);
+    addCase({3, 4, 5}, {0, 2}, true);
+    addCase({2, 3, 4, 5}, {1, 3}, false);
+    addCase({2, 3, 4, 5}, {0, 1, 3}, false);
+    addCase({6, 17, 5, 16}, {1, 3}, false); // last dim reduced: scalar walk
+    addCase({6, 5, 3, 33}, {0, 2}, false);  // last dim kept: W outputs at once
+    addCase({7, 1, 9, 1, 17}, {0, 2, 3}, true);
+    addCase({0, 4, 5}, {0, 2}, false);     // empty reduction: identities
+    auto g = c.finish();
+    check(*g, c.inputs, [](size_t, int64_t, double) { return 0.0; },
+          std::string(opInfo(k).mnemonic) + " non-adjacent axes");
+  }
+}
+
+// ----- Other dtypes: integers, f16, bf16; argmax --------------------------------
+
+/// Runs `graph` compiled without fallback against the interpreter:
+/// identical bytes for integers, within `ulps` of the type for floats.
+void checkExact(const Graph &graph, const std::vector<Tensor> &inputs, int64_t ulps,
+                const std::string &what) {
+  SCOPED_TRACE(what);
   CompileOptions options;
   options.allowInterpreterFallback = false;
-  EXPECT_FALSE(compile(*g, options).ok());
-  check(*g, c.inputs, [](size_t, int64_t, double) { return 0.0; },
-        "reduce_sum axes {0, 2} (fallback)", /*allowFallback=*/true);
+  int64_t worst = cgtest::expectMatchesInterpreter(graph, inputs, ulps, options);
+  std::printf("[ ulps     ] %s: %lld\n", what.c_str(), static_cast<long long>(worst));
+}
+
+/// One reduction per axis position and size (kSizes up to 1023), keepdim
+/// too, several and non-adjacent axes, every axis, a scalar and (unless
+/// `nonEmpty`) empty reductions.
+std::unique_ptr<Graph> reduceCases(Cases &c, OpKind kind, DType dt, std::mt19937_64 &rng,
+                                   bool nonEmpty, double lo = -4, double hi = 4) {
+  auto addCase = [&](const Shape &shape, std::vector<int64_t> axes, bool keepdim) {
+    c.out(kind, {c.add(randomTensor(TensorType(dt, shape), rng, lo, hi))},
+          reduceAttrs(axes, keepdim));
+  };
+  for (int64_t s : {1, 7, 16, 17, 1023})
+    for (auto &[shape, axis] : axisShapes(s))
+      addCase(shape, {axis}, axis % 2 == 0);
+  addCase({4, 6, 10}, {1, 2}, false);
+  addCase({3, 4, 5}, {0, 2}, false);
+  addCase({5, 7, 3}, {}, false);
+  addCase({}, {}, false);
+  if (!nonEmpty) {
+    addCase({0, 5}, {0}, false);
+    addCase({2, 0, 9}, {1}, true);
+  }
+  addCase({0, 5}, {1}, false); // empty result
+  return c.finish();
+}
+
+TEST(RowKernelsCodegen, ReduceIntegers) {
+  // Exact: wrapping sum and prod, exact mean (truncated), max and min.
+  for (DType dt : {DType::I8, DType::U8, DType::I32, DType::I64})
+    for (OpKind k : {OpKind::ReduceSum, OpKind::ReduceMean, OpKind::ReduceMax,
+                     OpKind::ReduceMin, OpKind::ReduceProd}) {
+      std::mt19937_64 rng(static_cast<uint64_t>(k) * 3 + static_cast<int>(dt));
+      Cases c;
+      auto g = reduceCases(c, k, dt, rng, /*nonEmpty=*/k == OpKind::ReduceMean);
+      checkExact(*g, c.inputs, 0,
+                 std::string(opInfo(k).mnemonic) + " " + std::string(dtypeName(dt)));
+    }
+  // Means of extreme values: the i128 sum does not overflow.
+  for (DType dt : {DType::I32, DType::I64}) {
+    Cases c;
+    Tensor x = Tensor::allocate(TensorType(dt, {3, 1000})).value();
+    for (int64_t i = 0; i < 3000; ++i)
+      x.setElementFromInt(i, i % 1000 == 999 ? 7 : (i / 1000 == 1 ? INT64_MIN : INT64_MAX));
+    c.out(OpKind::ReduceMean, {c.add(x)}, reduceAttrs({1}, false));
+    auto g = c.finish();
+    checkExact(*g, c.inputs, 0, "reduce_mean of extremes " + std::string(dtypeName(dt)));
+  }
+}
+
+TEST(RowKernelsCodegen, ReduceHalves) {
+  // f16/bf16 widened to f32, accumulated in double, rounded once (to odd
+  // at f32, then to 16 bits) as the reference: max and min exact; sum,
+  // mean and prod only in another order, within 1 ulp of the 16-bit type.
+  for (DType dt : {DType::F16, DType::BF16})
+    for (OpKind k : {OpKind::ReduceSum, OpKind::ReduceMean, OpKind::ReduceMax,
+                     OpKind::ReduceMin, OpKind::ReduceProd}) {
+      std::mt19937_64 rng(static_cast<uint64_t>(k) * 5 + static_cast<int>(dt));
+      Cases c;
+      bool prod = k == OpKind::ReduceProd;
+      auto g = reduceCases(c, k, dt, rng, false, prod ? 0.9 : -4, prod ? 1.1 : 4);
+      bool exact = k == OpKind::ReduceMax || k == OpKind::ReduceMin;
+      checkExact(*g, c.inputs, exact ? 0 : 1,
+                 std::string(opInfo(k).mnemonic) + " " + std::string(dtypeName(dt)));
+    }
+}
+
+TEST(RowKernelsCodegen, Argmax) {
+  // Exact indices. Values from a small set, so that ties are common (first
+  // index, or the last with select_last_index); NaN beats every number.
+  for (DType dt : {DType::F32, DType::F16, DType::BF16, DType::I8, DType::U8, DType::I32,
+                   DType::I64}) {
+    for (int64_t last : {0, 1}) {
+      std::mt19937_64 rng(static_cast<uint64_t>(dt) * 2 + last);
+      Cases c;
+      auto addCase = [&](const Shape &shape, int64_t axis, bool keepdim, bool ties) {
+        Tensor x = randomTensor(TensorType(dt, shape), rng, -4, 4, /*specials=*/true);
+        if (ties)
+          for (int64_t i = 0; i < x.numElements(); ++i)
+            if (!std::isnan(x.elementAsDouble(i)))
+              x.setElementFromInt(i, static_cast<int64_t>(rng() % 3));
+        Attributes a;
+        a.set("axis", axis);
+        a.set("keepdim", int64_t{keepdim});
+        a.set("select_last_index", last);
+        c.out(OpKind::Argmax, {c.add(x)}, a);
+      };
+      for (int64_t s : {1, 7, 16, 17, 1023})
+        for (auto &[shape, axis] : axisShapes(s)) {
+          addCase(shape, axis, axis == 0, false);
+          addCase(shape, axis - static_cast<int64_t>(shape.size()), false, true);
+        }
+      addCase({}, 0, false, false); // a scalar: index 0
+      addCase({0, 5}, 1, false, false); // empty result
+      auto g = c.finish();
+      checkExact(*g, c.inputs, 0,
+                 "argmax " + std::string(dtypeName(dt)) + (last ? " last" : " first"));
+    }
+  }
+}
+
+TEST(RowKernelsCodegen, NormalizationHalves) {
+  // f16/bf16: loads widened, the f32 kernels' arithmetic (see the f32
+  // tolerances above), one rounding to 16 bits: within 1 ulp of the 16-bit
+  // type, plus log_softmax's 5e-7 absolute error. batch_norm evaluates the
+  // reference's formula in double (exact); layer_norm within 1 ulp.
+  for (DType dt : {DType::F16, DType::BF16}) {
+    std::mt19937_64 rng(static_cast<uint64_t>(dt) + 17);
+    double ulp = dt == DType::F16 ? 0x1p-10 : 0x1p-7;
+    for (OpKind k : {OpKind::Softmax, OpKind::LogSoftmax}) {
+      Cases c;
+      for (int64_t s : {1, 7, 16, 17, 1023})
+        for (auto &[shape, axis] : axisShapes(s)) {
+          Attributes a;
+          a.set("axis", axis);
+          c.out(k, {c.add(randomTensor(TensorType(dt, shape), rng, -8, 8, false))}, a);
+        }
+      auto g = c.finish();
+      double atol = k == OpKind::LogSoftmax ? 5e-7 : 6e-8;
+      check(*g, c.inputs, [&](size_t, int64_t, double w) { return ulp * std::fabs(w) + atol; },
+            std::string(opInfo(k).mnemonic) + " " + std::string(dtypeName(dt)));
+    }
+    Cases c;
+    for (int64_t s : {1, 7, 17, 1023}) {
+      Tensor x = randomTensor(TensorType(dt, {3, s}), rng, -4, 4, false);
+      Tensor scale = randomTensor(TensorType(dt, {s}), rng, -2, 2, false);
+      Tensor bias = randomTensor(TensorType(dt, {s}), rng, -2, 2, false);
+      c.out(OpKind::LayerNorm, {c.add(x), c.add(scale), c.add(bias)}, {});
+      int64_t ch = 3;
+      Attributes eps;
+      eps.set("epsilon", 1e-3);
+      std::vector<Value *> bn = {c.add(randomTensor(TensorType(dt, {2, ch, s}), rng, -4, 4))};
+      for (int p = 0; p < 4; ++p)
+        bn.push_back(c.add(randomTensor(TensorType(dt, {ch}), rng, p == 3 ? 0 : -2, 2, false)));
+      c.out(OpKind::BatchNorm, bn, eps);
+    }
+    auto g = c.finish();
+    checkExact(*g, c.inputs, 1, "layer_norm and batch_norm " + std::string(dtypeName(dt)));
+  }
 }
 
 // ----- softmax / log_softmax -----------------------------------------------------
@@ -363,17 +532,27 @@ TEST(RowKernelsCodegen, LayerNorm) {
   }
 }
 
-TEST(RowKernelsCodegen, LayerNormPartialBroadcastFallsBack) {
+TEST(RowKernelsCodegen, LayerNormPartialBroadcast) {
+  // scale / bias broadcast along part of the normalized shape ([3, 1] or
+  // [1, 4] of [3, 4]) are read through a table of element indices.
   std::mt19937_64 rng(9);
   Cases c;
-  Value *x = c.add(randomTensor(TensorType(DType::F32, {2, 3, 4}), rng));
-  Value *s = c.add(randomTensor(TensorType(DType::F32, {3, 1}), rng));
-  Attributes at;
-  at.set("axis", int64_t{1});
-  c.out(OpKind::LayerNorm, {x, s}, at);
+  for (const auto &[x, s, bias] :
+       {std::tuple<Shape, Shape, Shape>{{2, 3, 4}, {3, 1}, {1, 4}},
+        {{5, 3, 17}, {1, 17}, {3, 1}},
+        {{2, 3, 4}, {3, 4}, {3, 1}}}) {
+    Attributes at;
+    at.set("axis", int64_t{1});
+    c.out(OpKind::LayerNorm,
+          {c.add(randomTensor(TensorType(DType::F32, x), rng)),
+           c.add(randomTensor(TensorType(DType::F32, s), rng)),
+           c.add(randomTensor(TensorType(DType::F32, bias), rng))},
+          at);
+  }
   auto g = c.finish();
-  check(*g, c.inputs, [](size_t, int64_t, double) { return 0.0; },
-        "layer_norm scale [3, 1] (fallback)", /*allowFallback=*/true);
+  check(*g, c.inputs,
+        [](size_t, int64_t, double w) { return 0x1p-23 * std::fabs(w) + 1e-10; },
+        "layer_norm partial broadcast");
 }
 
 TEST(RowKernelsCodegen, BatchNorm) {
@@ -418,6 +597,113 @@ TEST(RowKernelsCodegen, BatchNorm) {
                    0x1p-23 * std::fabs(w);
           },
           std::string("batch_norm") + (specials ? " with specials" : ""));
+  }
+}
+
+// ----- threads ----------------------------------------------------------------
+
+/// The parallel loops of the runs while alive (runtime/ModelArena.h's
+/// observer): the total count of tasks of loops of more than one index, and
+/// whether any such loop ran in several calls (split over the threads).
+struct ParallelLog {
+  std::mutex mu;
+  std::vector<ParallelTaskInfo> tasks;
+  ParallelLog() {
+    setParallelTaskObserver(
+        [](void *user, const ParallelTaskInfo &info) {
+          auto *log = static_cast<ParallelLog *>(user);
+          std::lock_guard<std::mutex> lock(log->mu);
+          log->tasks.push_back(info);
+        },
+        this);
+  }
+  ~ParallelLog() { setParallelTaskObserver(nullptr, nullptr); }
+};
+
+// Row kernels big enough to split over threads, with uneven task counts
+// (67 softmax rows of 1023 in tasks of 23, 23, 21; 5 outer rows of 9000
+// column elements in tasks of 3 and 2; ...), at 1 and 2 threads: the same
+// tolerances as above (no special values: a NaN would turn whole rows into
+// NaN and hide errors), and every loop on at most `threads` slots, split
+// over several tasks at 2.
+TEST(RowKernelsCodegen, ThreadedAtOneAndTwoThreads) {
+  for (int threads : {1, 2}) {
+    std::mt19937_64 rng(31);
+    std::string at = " at " + std::to_string(threads) + " thread(s)";
+    auto run = [&](Cases &c, const TolFn &tol, const std::string &what) {
+      auto g = c.finish();
+      ParallelLog log;
+      check(*g, c.inputs, tol, what + at, false, threads);
+      bool loop = false, split = false;
+      for (const ParallelTaskInfo &t : log.tasks) {
+        EXPECT_EQ(t.threads, threads) << what;
+        EXPECT_LT(t.slot, threads) << what;
+        loop |= t.n > 1;
+        split |= t.n > 1 && t.end - t.begin < t.n;
+      }
+      EXPECT_TRUE(loop) << what << at << ": no parallel loop ran";
+      EXPECT_EQ(split, threads > 1) << what << at;
+    };
+    for (bool logarithm : {false, true}) {
+      OpKind kind = logarithm ? OpKind::LogSoftmax : OpKind::Softmax;
+      Cases c;
+      Attributes last, middle;
+      last.set("axis", int64_t{-1});
+      middle.set("axis", int64_t{1});
+      c.out(kind, {c.add(randomTensor(TensorType(DType::F32, {67, 1023}), rng, -4, 4, false))},
+            last);
+      c.out(kind, {c.add(randomTensor(TensorType(DType::F32, {5, 1000, 9}), rng, -4, 4, false))},
+            middle);
+      run(c, softmaxTol(logarithm), logarithm ? "log_softmax" : "softmax");
+    }
+    {
+      Cases c;
+      Attributes a;
+      a.set("axis", int64_t{-1});
+      a.set("epsilon", 1e-5);
+      c.out(OpKind::LayerNorm,
+            {c.add(randomTensor(TensorType(DType::F32, {70, 999}), rng, -4, 4, false)),
+             c.add(randomTensor(TensorType(DType::F32, {999}), rng, -2, 2, false)),
+             c.add(randomTensor(TensorType(DType::F32, {999}), rng, -2, 2, false))},
+            a);
+      run(c, [](size_t, int64_t, double w) { return 0x1p-23 * std::fabs(w) + 1e-10; },
+          "layer_norm");
+    }
+    {
+      // 15 planes of 2025 in tasks of 8 and 7. Inputs and parameters bound
+      // |x a| + |b| by 4 * 2 / sqrt(1e-3) + 2 + 2 * 2 / sqrt(1e-3) < 400.
+      Cases c;
+      Attributes a;
+      a.set("epsilon", 1e-3);
+      Tensor var = randomTensor(TensorType(DType::F32, {5}), rng, 0, 3, false);
+      c.out(OpKind::BatchNorm,
+            {c.add(randomTensor(TensorType(DType::F32, {3, 5, 45, 45}), rng, -4, 4, false)),
+             c.add(randomTensor(TensorType(DType::F32, {5}), rng, -2, 2, false)),
+             c.add(randomTensor(TensorType(DType::F32, {5}), rng, -2, 2, false)),
+             c.add(randomTensor(TensorType(DType::F32, {5}), rng, -2, 2, false)),
+             c.add(var)},
+            a);
+      run(c, [](size_t, int64_t, double w) { return 0x1p-22 * 400 + 0x1p-23 * std::fabs(w); },
+          "batch_norm");
+    }
+    for (OpKind kind : {OpKind::ReduceSum, OpKind::ReduceMax}) {
+      // Rows: 65 of 1500 in tasks of 22, 22, 21; columns: 41 outer rows of
+      // 800 x 5 in tasks of 9 (the last 5).
+      Cases c;
+      Tensor rows = randomTensor(TensorType(DType::F32, {65, 1500}), rng, -4, 4, false);
+      Tensor cols = randomTensor(TensorType(DType::F32, {41, 800, 5}), rng, -4, 4, false);
+      c.out(kind, {c.add(rows)}, reduceAttrs({1}, false),
+            1500.0 * 1500.0 * std::ldexp(1.0, -53) * maxAbs(rows));
+      c.out(kind, {c.add(cols)}, reduceAttrs({1}, true),
+            800.0 * 800.0 * std::ldexp(1.0, -53) * maxAbs(cols));
+      bool exact = kind == OpKind::ReduceMax;
+      std::vector<double> scales = c.scales;
+      run(c,
+          [exact, scales](size_t o, int64_t, double w) {
+            return exact ? 0.0 : std::ldexp(1.0, -23) * std::fabs(w) + scales[o];
+          },
+          std::string(opInfo(kind).mnemonic));
+    }
   }
 }
 

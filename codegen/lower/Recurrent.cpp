@@ -1,0 +1,555 @@
+//===- Recurrent.cpp - Lowering of lstm, gru and rnn ----------------------===//
+//
+// The recurrent ops (f32; semantics in ir/ops/Recurrent.cpp) in two parts:
+//
+// 1. The input projection of every time step and direction as ONE GEMM,
+//      XW[T*B, D*G*H] = X[T*B, I] x W[D*G*H, I]^T + bias,
+//    whose per-column bias (Wb + Rb, summed once per run) rides in the
+//    epilogue. Rows follow x's own order ((t, b) for layout 0, (b, t) for
+//    layout 1), so the rows of one time step are XW + t*B*N (stride N) or
+//    XW + t*N (stride T*N).
+// 2. Per direction and time step, the recurrent GEMM H[B, H] x R^T[H, G*H]
+//    accumulated in place into that step's XW rows (beta = 1), then one loop
+//    over [B, H] doing all of the gate math of the cell on <W x float>
+//    vectors (scalar remainder): sigmoid and tanh from the f32 exp of
+//    lower/VectorMath.h, clip, peepholes, input_forget. With more than one
+//    step, R is transposed once per direction, so that the step GEMM reads
+//    R^T in place (small batches) or packs it with vector copies; a single
+//    step takes R with transB. The state h (and c) lives in a dense [B, H]
+//    buffer, so every step GEMM has one shape; each step's h is also stored
+//    into y, the last one into y_h (and c into y_c).
+//
+// GRU needs the reset gate before its third recurrent product:
+// - linear_before_reset = 0: GEMM of the z and r columns, gate math 1 (z, and
+//   r*h into a buffer), GEMM (r*h) x R_h^T into the h columns, gate math 2;
+// - linear_before_reset = 1: one GEMM H x R^T + Rb into a separate [B, 3H]
+//   buffer (r multiplies R_h h + Rb_h, so Rb cannot join XW's bias).
+//
+// Scratch memory (XW, R^T, bias, states, the GEMMs' packing memory) is one
+// tcpu_thread_scratch block; the GEMMs get their part explicitly, so that
+// they never ask tcpu_thread_scratch themselves (which would hand back the
+// same block). GEMM functions of one shape are shared within the module.
+//
+// Every attribute combination of the IR is lowered; f16/bf16 and an empty
+// input size stay on the interpreter.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/Gemm.h"
+#include "codegen/Lowering.h"
+#include "codegen/lower/RowSupport.h"
+#include "codegen/lower/VectorMath.h"
+
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/Function.h"
+
+#include <algorithm>
+#include <string>
+
+namespace tcpu {
+
+namespace {
+
+using Builder = llvm::IRBuilder<>;
+using vmath::fconst;
+using vmath::fmuladd;
+using vmath::sigmoidF32;
+using vmath::tanhF32;
+
+enum class Cell { Lstm, Gru, Rnn };
+
+int64_t roundUp16(int64_t floats) { return (floats + 15) / 16 * 16; }
+
+/// A GEMM function for `shape` with an optional per-column bias, shared by
+/// every recurrent op of the module with the same call (its scratch need
+/// rides on an attribute, as in lower/Conv.cpp).
+struct SharedGemm {
+  llvm::Function *function = nullptr;
+  int64_t scratchPerThread = 0;
+};
+
+absl::StatusOr<SharedGemm> sharedGemm(LoweringContext &ctx, const GemmShape &s,
+                                      bool bias) {
+  std::string name = "tcpu_rnn_gemm_" + std::to_string(s.M) + "x" +
+                     std::to_string(s.N) + "x" + std::to_string(s.K) + "_" +
+                     (s.transB ? "t" : "n") + "_lda" + std::to_string(s.lda) +
+                     "_ldb" + std::to_string(s.ldb) + "_ldc" +
+                     std::to_string(s.ldc) + (s.beta != 0.0f ? "_acc" : "") +
+                     (bias ? "_bias" : "");
+  if (llvm::Function *f = ctx.module().getFunction(name))
+    return SharedGemm{f, std::stoll(f->getFnAttribute("tcpu-scratch-bytes")
+                                        .getValueAsString()
+                                        .str())};
+  GemmEpilogue e;
+  if (bias)
+    e.bias = GemmEpilogue::Bias::PerColumn;
+  absl::StatusOr<GemmKernel> k =
+      emitGemmFunction(ctx.module(), ctx.target(), s, e, name);
+  if (!k.ok())
+    return k.status();
+  k->function->addFnAttr("tcpu-scratch-bytes",
+                         std::to_string(k->scratchBytesPerThread));
+  return SharedGemm{k->function, k->scratchBytesPerThread};
+}
+
+class RecurrentLowering {
+public:
+  RecurrentLowering(const Op &op, LoweringContext &ctx, Cell cell)
+      : op_(op), ctx_(ctx), b_(ctx.b()), cell_(cell) {}
+
+  absl::Status run();
+
+private:
+  // --- Small IR helpers -----------------------------------------------===//
+  llvm::Value *i64(int64_t v) { return ctx_.i64(v); }
+  llvm::Value *add(llvm::Value *a, llvm::Value *c) {
+    return b_.CreateAdd(a, c);
+  }
+  llvm::Value *mul(llvm::Value *a, int64_t c) {
+    return b_.CreateMul(a, i64(c));
+  }
+  /// &base[index] in floats.
+  llvm::Value *at(llvm::Value *base, llvm::Value *index) {
+    return b_.CreateInBoundsGEP(b_.getFloatTy(), base, index);
+  }
+  llvm::Value *at(llvm::Value *base, int64_t index) {
+    return at(base, i64(index));
+  }
+  llvm::Value *load(int lanes, llvm::Value *base, llvm::Value *index) {
+    return ctx_.load(ctx_.vectorOf(b_.getFloatTy(), lanes), b_.getFloatTy(),
+                     base, index);
+  }
+  void store(llvm::Value *v, llvm::Value *base, llvm::Value *index) {
+    ctx_.store(v, b_.getFloatTy(), base, index);
+  }
+  llvm::Value *splat(int lanes, double v) {
+    return llvm::ConstantFP::get(ctx_.vectorOf(b_.getFloatTy(), lanes), v);
+  }
+  /// The reference's clamp to [-clip, clip] (NaN stays NaN).
+  llvm::Value *clip(llvm::Value *v) {
+    if (!hasClip_)
+      return v;
+    llvm::Value *lo = fconst(v, -clip_), *hi = fconst(v, clip_);
+    v = b_.CreateSelect(b_.CreateFCmpOLT(v, lo), lo, v);
+    return b_.CreateSelect(b_.CreateFCmpOGT(v, hi), hi, v);
+  }
+  llvm::Value *gate(llvm::Value *v) { return sigmoidF32(b_, clip(v)); }
+  llvm::Value *act(llvm::Value *v) { return tanhF32(b_, clip(v)); }
+  void copyRows(llvm::Value *dst, int64_t dstStride, llvm::Value *src,
+                llvm::Value *srcBase, int64_t srcStride);
+
+  // --- Parts of the kernel --------------------------------------------===//
+  void emitBias(llvm::Value *bias);
+  void emitTransposeR(llvm::Value *dir, llvm::Value *rt);
+  void emitStep(llvm::Value *dir, llvm::Value *t);
+  void emitLstmGates(llvm::Value *dir, llvm::Value *t, llvm::Value *xwStep);
+  void emitRnnGates(llvm::Value *dir, llvm::Value *t, llvm::Value *xwStep);
+  void emitGruGates(llvm::Value *dir, llvm::Value *t, llvm::Value *xwStep,
+                    int phase);
+  /// Element of y holding h of (t, dir, batch entry bi).
+  llvm::Value *yIndex(llvm::Value *t, llvm::Value *dir, llvm::Value *bi);
+  void callGemm(const SharedGemm &g, llvm::Value *A, llvm::Value *B,
+                llvm::Value *C, llvm::Value *bias);
+
+  const Op &op_;
+  LoweringContext &ctx_;
+  Builder &b_;
+  Cell cell_;
+  int64_t T_ = 0, B_ = 0, I_ = 0, H_ = 0, D_ = 1, G_ = 1, N_ = 0;
+  bool layout1_ = false, hasClip_ = false, inputForget_ = false, lbr_ = false;
+  double clip_ = 0;
+  std::string direction_, activation_;
+  // Operand and result pointers (null when absent).
+  llvm::Value *x_ = nullptr, *w_ = nullptr, *r_ = nullptr, *bOp_ = nullptr,
+              *h0_ = nullptr, *c0_ = nullptr, *p_ = nullptr, *y_ = nullptr,
+              *yh_ = nullptr, *yc_ = nullptr;
+  // Scratch buffers.
+  llvm::Value *xw_ = nullptr, *rt_ = nullptr, *bias_ = nullptr, *h_ = nullptr,
+              *c_ = nullptr, *tmp_ = nullptr, *gemmScratch_ = nullptr;
+  // Step GEMMs: stepA covers the gates computed from h (all of them, or GRU's
+  // z and r, or GRU lbr's three into tmp); stepB is GRU's (r*h) x R_h^T.
+  SharedGemm stepA_, stepB_;
+  // The step GEMMs read R^T in place from rt_ (transposed once per
+  // direction), or R itself with transB (the GEMM then packs it each step).
+  bool transposeR_ = false;
+  /// The step GEMMs' B operand from gate row `row` on: the direction's R
+  /// (transB) or its transpose.
+  llvm::Value *stepB(llvm::Value *dir, int64_t row) {
+    if (transposeR_)
+      return at(rt_, row);
+    return at(r_, add(mul(dir, G_ * H_ * H_), i64(row * H_)));
+  }
+};
+
+void RecurrentLowering::copyRows(llvm::Value *dst, int64_t dstStride,
+                                 llvm::Value *src, llvm::Value *srcBase,
+                                 int64_t srcStride) {
+  ctx_.emitLoop(0, B_, 1, [&](llvm::Value *bi) {
+    llvm::Value *d = at(dst, mul(bi, dstStride));
+    llvm::Value *s = at(src, add(srcBase, mul(bi, srcStride)));
+    b_.CreateMemCpy(d, llvm::MaybeAlign(4), s, llvm::MaybeAlign(4), H_ * 4);
+  }, "row");
+}
+
+llvm::Value *RecurrentLowering::yIndex(llvm::Value *t, llvm::Value *dir,
+                                       llvm::Value *bi) {
+  llvm::Value *row =
+      layout1_ ? add(mul(add(mul(bi, T_), t), D_), dir)
+               : add(mul(add(mul(t, D_), dir), B_), bi);
+  return mul(row, H_);
+}
+
+void RecurrentLowering::callGemm(const SharedGemm &g, llvm::Value *A,
+                                 llvm::Value *B, llvm::Value *C,
+                                 llvm::Value *bias) {
+  llvm::Value *null = llvm::ConstantPointerNull::get(b_.getPtrTy());
+  b_.CreateCall(g.function,
+                {A, B, C, bias ? bias : null, null, gemmScratch_});
+}
+
+/// bias[dir*GH + j] = Wb + Rb (Wb alone for GRU with linear_before_reset,
+/// whose Rb is the bias of its step GEMM).
+void RecurrentLowering::emitBias(llvm::Value *bias) {
+  const int64_t GH = G_ * H_;
+  for (int64_t dir = 0; dir < D_; ++dir) {
+    llvm::Value *wb = at(bOp_, dir * 2 * GH), *rb = at(bOp_, dir * 2 * GH + GH);
+    llvm::Value *out = at(bias, dir * GH);
+    rows::forLanes(ctx_, GH, [&](llvm::Value *j, int lanes) {
+      llvm::Value *v = load(lanes, wb, j);
+      if (!lbr_)
+        v = b_.CreateFAdd(v, load(lanes, rb, j));
+      store(v, out, j);
+    });
+  }
+}
+
+/// rt[k, n] = R[dir][n, k]: R^T, [H, G*H], for the step GEMMs.
+void RecurrentLowering::emitTransposeR(llvm::Value *dir, llvm::Value *rt) {
+  const int64_t GH = G_ * H_;
+  llvm::Value *r = at(r_, mul(dir, GH * H_));
+  llvm::Type *f32 = b_.getFloatTy();
+  ctx_.emitLoop(0, GH, 1, [&](llvm::Value *n) {
+    llvm::Value *src = at(r, mul(n, H_));
+    ctx_.emitLoop(0, H_, 1, [&](llvm::Value *k) {
+      store(ctx_.load(f32, f32, src, k), rt, add(mul(k, GH), n));
+    }, "k");
+  }, "n");
+}
+
+void RecurrentLowering::emitLstmGates(llvm::Value *dir, llvm::Value *t,
+                                      llvm::Value *xwStep) {
+  const int64_t H = H_, ldc = layout1_ ? T_ * N_ : N_;
+  llvm::Value *p = p_ ? at(p_, mul(dir, 3 * H)) : nullptr;
+  ctx_.emitLoop(0, B_, 1, [&](llvm::Value *bi) {
+    llvm::Value *pre = at(xwStep, mul(bi, ldc));
+    llvm::Value *state = mul(bi, H);
+    llvm::Value *yRow = at(y_, yIndex(t, dir, bi));
+    rows::forLanes(ctx_, H, [&](llvm::Value *j, int lanes) {
+      llvm::Value *sj = add(state, j);
+      llvm::Value *c = load(lanes, c_, sj);
+      // Gates i, o, f, c at column offsets 0, H, 2H, 3H; peepholes i, o, f.
+      llvm::Value *gi = load(lanes, pre, j);
+      llvm::Value *go = load(lanes, pre, add(j, i64(H)));
+      llvm::Value *gf = load(lanes, pre, add(j, i64(2 * H)));
+      llvm::Value *gc = load(lanes, pre, add(j, i64(3 * H)));
+      if (p) {
+        gi = fmuladd(b_, load(lanes, p, j), c, gi);
+        gf = fmuladd(b_, load(lanes, p, add(j, i64(2 * H))), c, gf);
+      }
+      llvm::Value *i = gate(gi);
+      llvm::Value *f = inputForget_ ? b_.CreateFSub(splat(lanes, 1.0), i)
+                                    : gate(gf);
+      llvm::Value *cNew =
+          fmuladd(b_, f, c, b_.CreateFMul(i, act(gc)));
+      if (p)
+        go = fmuladd(b_, load(lanes, p, add(j, i64(H))), cNew, go);
+      llvm::Value *h = b_.CreateFMul(gate(go), act(cNew));
+      store(cNew, c_, sj);
+      store(h, h_, sj);
+      store(h, yRow, j);
+    });
+  }, "b");
+}
+
+void RecurrentLowering::emitRnnGates(llvm::Value *dir, llvm::Value *t,
+                                     llvm::Value *xwStep) {
+  const int64_t ldc = layout1_ ? T_ * N_ : N_;
+  ctx_.emitLoop(0, B_, 1, [&](llvm::Value *bi) {
+    llvm::Value *pre = at(xwStep, mul(bi, ldc));
+    llvm::Value *yRow = at(y_, yIndex(t, dir, bi));
+    llvm::Value *state = mul(bi, H_);
+    rows::forLanes(ctx_, H_, [&](llvm::Value *j, int lanes) {
+      llvm::Value *v = clip(load(lanes, pre, j));
+      llvm::Value *h;
+      if (activation_ == "relu")
+        h = b_.CreateSelect(b_.CreateFCmpOLT(v, splat(lanes, 0.0)),
+                            splat(lanes, 0.0), v);
+      else if (activation_ == "sigmoid")
+        h = sigmoidF32(b_, v);
+      else
+        h = tanhF32(b_, v);
+      store(h, h_, add(state, j));
+      store(h, yRow, j);
+    });
+  }, "b");
+}
+
+/// phase 0 (linear_before_reset = 0, after the z/r GEMM): z (stored back
+/// over its pre-activation) and r*h into tmp. phase 1 (after the R_h GEMM, or
+/// the only phase with linear_before_reset): the new h.
+void RecurrentLowering::emitGruGates(llvm::Value *dir, llvm::Value *t,
+                                     llvm::Value *xwStep, int phase) {
+  const int64_t H = H_, ldc = layout1_ ? T_ * N_ : N_;
+  ctx_.emitLoop(0, B_, 1, [&](llvm::Value *bi) {
+    llvm::Value *pre = at(xwStep, mul(bi, ldc));
+    llvm::Value *state = mul(bi, H);
+    llvm::Value *yRow = at(y_, yIndex(t, dir, bi));
+    llvm::Value *hr = lbr_ ? at(tmp_, mul(bi, 3 * H)) : nullptr;
+    rows::forLanes(ctx_, H, [&](llvm::Value *j, int lanes) {
+      llvm::Value *sj = add(state, j);
+      llvm::Value *h = load(lanes, h_, sj);
+      // Gates z, r, h at column offsets 0, H, 2H.
+      llvm::Value *jz = j, *jr = add(j, i64(H)), *jh = add(j, i64(2 * H));
+      if (!lbr_ && phase == 0) {
+        llvm::Value *z = gate(load(lanes, pre, jz));
+        llvm::Value *r = gate(load(lanes, pre, jr));
+        store(z, pre, jz);
+        store(b_.CreateFMul(r, h), tmp_, sj);
+        return;
+      }
+      llvm::Value *z, *n;
+      if (lbr_) {
+        z = gate(b_.CreateFAdd(load(lanes, pre, jz), load(lanes, hr, jz)));
+        llvm::Value *r =
+            gate(b_.CreateFAdd(load(lanes, pre, jr), load(lanes, hr, jr)));
+        n = act(fmuladd(b_, r, load(lanes, hr, jh), load(lanes, pre, jh)));
+      } else {
+        z = load(lanes, pre, jz);
+        n = act(load(lanes, pre, jh));
+      }
+      // (1 - z) n + z h, as the reference rounds it.
+      llvm::Value *hNew = fmuladd(
+          b_, b_.CreateFSub(splat(lanes, 1.0), z), n, b_.CreateFMul(z, h));
+      store(hNew, h_, sj);
+      store(hNew, yRow, j);
+    });
+  }, "b");
+}
+
+void RecurrentLowering::emitStep(llvm::Value *dir, llvm::Value *t) {
+  const int64_t GH = G_ * H_;
+  // The first XW element of this step and direction.
+  llvm::Value *xwStep =
+      at(xw_, add(layout1_ ? mul(t, N_) : mul(t, B_ * N_), mul(dir, GH)));
+  switch (cell_) {
+  case Cell::Lstm:
+    callGemm(stepA_, h_, stepB(dir, 0), xwStep, nullptr);
+    emitLstmGates(dir, t, xwStep);
+    break;
+  case Cell::Rnn:
+    callGemm(stepA_, h_, stepB(dir, 0), xwStep, nullptr);
+    emitRnnGates(dir, t, xwStep);
+    break;
+  case Cell::Gru:
+    if (lbr_) {
+      llvm::Value *rb =
+          bOp_ ? at(bOp_, add(mul(dir, 2 * GH), i64(GH))) : nullptr;
+      callGemm(stepA_, h_, stepB(dir, 0), tmp_, rb);
+      emitGruGates(dir, t, xwStep, 1);
+    } else {
+      callGemm(stepA_, h_, stepB(dir, 0), xwStep, nullptr);
+      emitGruGates(dir, t, xwStep, 0);
+      callGemm(stepB_, tmp_, stepB(dir, 2 * H_), at(xwStep, 2 * H_), nullptr);
+      emitGruGates(dir, t, xwStep, 1);
+    }
+    break;
+  }
+}
+
+absl::Status RecurrentLowering::run() {
+  std::string name(op_.mnemonic());
+  for (const Value *v : op_.operands)
+    if (v && v->type.dtype != DType::F32)
+      return absl::UnimplementedError("'" + name + "' is lowered for f32 only");
+  const TensorType &xt = op_.operand(0)->type, &yt = op_.result(0)->type;
+  layout1_ = op_.attrs.getInt("layout") == 1;
+  T_ = layout1_ ? yt.shape[1] : yt.shape[0];
+  D_ = layout1_ ? yt.shape[2] : yt.shape[1];
+  B_ = layout1_ ? yt.shape[0] : yt.shape[2];
+  H_ = yt.shape[3];
+  I_ = xt.shape[2];
+  G_ = cell_ == Cell::Lstm ? 4 : cell_ == Cell::Gru ? 3 : 1;
+  N_ = D_ * G_ * H_;
+  direction_ = op_.attrs.getString("direction", "forward");
+  hasClip_ = op_.attrs.has("clip");
+  clip_ = op_.attrs.getFloat("clip");
+  inputForget_ = cell_ == Cell::Lstm && op_.attrs.getInt("input_forget") != 0;
+  lbr_ = cell_ == Cell::Gru && op_.attrs.getInt("linear_before_reset") != 0;
+  activation_ = op_.attrs.getString("activation", "tanh");
+  if (B_ == 0) { // every result is empty
+    ctx_.finish();
+    return absl::OkStatus();
+  }
+  if (I_ == 0 && T_ > 0)
+    return absl::UnimplementedError("'" + name + "' with input size 0 stays "
+                                    "on the interpreter");
+
+  x_ = ctx_.operandPtr(0);
+  w_ = ctx_.operandPtr(1);
+  r_ = ctx_.operandPtr(2);
+  bOp_ = op_.operand(3) ? ctx_.operandPtr(3) : nullptr;
+  h0_ = op_.operand(4) ? ctx_.operandPtr(4) : nullptr;
+  if (cell_ == Cell::Lstm) {
+    c0_ = op_.operand(5) ? ctx_.operandPtr(5) : nullptr;
+    p_ = op_.operand(6) ? ctx_.operandPtr(6) : nullptr;
+  }
+  y_ = ctx_.resultPtr(0);
+  yh_ = ctx_.resultPtr(1);
+  if (cell_ == Cell::Lstm)
+    yc_ = ctx_.resultPtr(2);
+
+  // The GEMMs.
+  const int64_t GH = G_ * H_;
+  SharedGemm proj;
+  if (T_ > 0) {
+    GemmShape s;
+    s.M = T_ * B_;
+    s.N = N_;
+    s.K = I_;
+    s.transB = true;
+    absl::StatusOr<SharedGemm> g = sharedGemm(ctx_, s, bOp_ != nullptr);
+    if (!g.ok())
+      return g.status();
+    proj = *g;
+    GemmShape step;
+    step.M = B_;
+    step.K = H_;
+    step.ldb = GH;
+    step.ldc = layout1_ ? T_ * N_ : N_;
+    step.beta = 1.0f;
+    step.N = cell_ == Cell::Gru && !lbr_ ? 2 * H_ : GH;
+    if (lbr_) { // into tmp [B, 3H], plus Rb
+      step.ldc = GH;
+      step.beta = 0.0f;
+    }
+    // With more than one step, R is transposed once: the GEMM then reads
+    // R^T in place (small batches) or packs it with vector copies, where
+    // packing from R (transB) would transpose it again at every step.
+    transposeR_ = T_ > 1;
+    if (!transposeR_) {
+      step.transB = true;
+      step.ldb = H_;
+    }
+    g = sharedGemm(ctx_, step, lbr_ && bOp_);
+    if (!g.ok())
+      return g.status();
+    stepA_ = *g;
+    if (cell_ == Cell::Gru && !lbr_) {
+      step.N = H_;
+      g = sharedGemm(ctx_, step, false);
+      if (!g.ok())
+        return g.status();
+      stepB_ = *g;
+    }
+  }
+
+  // One scratch block: XW, R^T, bias, h, c, tmp, then the GEMMs' memory.
+  int64_t floats = 0;
+  auto reserve = [&](int64_t n) {
+    int64_t at = floats;
+    floats += roundUp16(n);
+    return at;
+  };
+  const int64_t xwAt = reserve(T_ * B_ * N_),
+                rtAt = transposeR_ ? reserve(H_ * GH) : 0,
+                biasAt = bOp_ ? reserve(N_) : 0, hAt = reserve(B_ * H_),
+                cAt = cell_ == Cell::Lstm ? reserve(B_ * H_) : 0,
+                tmpAt = cell_ == Cell::Gru ? reserve(B_ * (lbr_ ? GH : H_)) : 0;
+  const int64_t perThread = std::max({proj.scratchPerThread,
+                                      stepA_.scratchPerThread,
+                                      stepB_.scratchPerThread});
+  llvm::Value *bytes = i64(floats * 4);
+  if (perThread > 0) {
+    llvm::Value *threads = b_.CreateCall(
+        ctx_.module().getOrInsertFunction(
+            "tcpu_num_threads",
+            llvm::FunctionType::get(b_.getInt64Ty(), false)),
+        {});
+    bytes = b_.CreateAdd(bytes, b_.CreateMul(threads, i64(perThread)));
+  }
+  llvm::Value *base = b_.CreateCall(
+      ctx_.module().getOrInsertFunction(
+          "tcpu_thread_scratch",
+          llvm::FunctionType::get(b_.getPtrTy(), {b_.getInt64Ty()}, false)),
+      {bytes});
+  xw_ = at(base, xwAt);
+  rt_ = transposeR_ ? at(base, rtAt) : nullptr;
+  bias_ = bOp_ ? at(base, biasAt) : nullptr;
+  h_ = at(base, hAt);
+  c_ = cell_ == Cell::Lstm ? at(base, cAt) : nullptr;
+  tmp_ = cell_ == Cell::Gru ? at(base, tmpAt) : nullptr;
+  gemmScratch_ = perThread > 0 ? at(base, floats)
+                               : llvm::ConstantPointerNull::get(b_.getPtrTy());
+
+  // 1. The input projection of every step and direction.
+  if (bOp_)
+    emitBias(bias_);
+  if (T_ > 0)
+    callGemm(proj, x_, w_, xw_, bias_);
+
+  // 2. The recurrence, one direction after the other.
+  const bool bidirectional = direction_ == "bidirectional";
+  // initial_h / y_h row of (dir, b): layout 0 [D, B, H], layout 1 [B, D, H].
+  const int64_t stateStride = layout1_ ? D_ * H_ : H_;
+  ctx_.emitLoop(0, D_, 1, [&](llvm::Value *dir) {
+    llvm::Value *stateBase = layout1_ ? mul(dir, H_) : mul(dir, B_ * H_);
+    for (const std::pair<llvm::Value *, llvm::Value *> &io :
+         {std::pair{h0_, h_}, std::pair{c0_, c_}}) {
+      llvm::Value *init = io.first, *state = io.second;
+      if (!state)
+        continue;
+      if (init)
+        copyRows(state, H_, init, stateBase, stateStride);
+      else
+        b_.CreateMemSet(state, b_.getInt8(0), B_ * H_ * 4, llvm::MaybeAlign(4));
+    }
+    if (transposeR_)
+      emitTransposeR(dir, rt_);
+    llvm::Value *reverse =
+        bidirectional ? b_.CreateICmpEQ(dir, i64(1))
+                      : b_.getInt1(direction_ == "reverse");
+    ctx_.emitLoop(0, T_, 1, [&](llvm::Value *s) {
+      llvm::Value *t =
+          b_.CreateSelect(reverse, b_.CreateSub(i64(T_ - 1), s), s);
+      emitStep(dir, t);
+    }, "step");
+    for (const std::pair<llvm::Value *, llvm::Value *> &io :
+         {std::pair{yh_, h_}, std::pair{yc_, c_}}) {
+      llvm::Value *out = io.first, *state = io.second;
+      if (!out)
+        continue;
+      ctx_.emitLoop(0, B_, 1, [&](llvm::Value *bi) {
+        llvm::Value *d = at(out, add(stateBase, mul(bi, stateStride)));
+        b_.CreateMemCpy(d, llvm::MaybeAlign(4), at(state, mul(bi, H_)),
+                        llvm::MaybeAlign(4), H_ * 4);
+      }, "row");
+    }
+  }, "dir");
+  ctx_.finish();
+  return absl::OkStatus();
+}
+
+} // namespace
+
+absl::Status lowerLstm(const Op &op, LoweringContext &ctx) {
+  return RecurrentLowering(op, ctx, Cell::Lstm).run();
+}
+
+absl::Status lowerGru(const Op &op, LoweringContext &ctx) {
+  return RecurrentLowering(op, ctx, Cell::Gru).run();
+}
+
+absl::Status lowerRnn(const Op &op, LoweringContext &ctx) {
+  return RecurrentLowering(op, ctx, Cell::Rnn).run();
+}
+
+} // namespace tcpu
