@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstring>
 #include <new>
+#include <unordered_map>
 
 namespace tcpu {
 
@@ -69,6 +70,9 @@ Engine::create(const Graph &source, const CompileOptions &options) {
   e->plan_ = std::move(lowered->plan);
   e->locations_ = std::move(lowered->locations);
   e->outputValues_ = std::move(lowered->outputValues);
+  e->outputCache_ = std::make_shared<OutputCache>();
+  for (const Value *v : e->outputValues_)
+    e->outputBytes_ += v->type.byteSize();
   e->fallbackOps_ = lowered->unlowered;
   e->compiledOps_ = lowered->kernelCount;
   if (!e->fallbackOps_.empty() && !options.allowInterpreterFallback)
@@ -161,6 +165,60 @@ absl::Status Engine::runSteps(std::vector<Tensor> &outputs,
   return absl::OkStatus();
 }
 
+struct Engine::OutputCache {
+  std::mutex mutex;
+  std::unordered_map<int64_t, std::vector<void *>> free; // by byte size
+  int64_t cachedBytes = 0;
+  ~OutputCache() {
+    for (auto &[bytes, blocks] : free)
+      for (void *p : blocks)
+        ::operator delete(p, std::align_val_t(64));
+  }
+};
+
+absl::StatusOr<Tensor> Engine::allocateOutput(const TensorType &type) const {
+  int64_t bytes = type.byteSize();
+  if (bytes > physicalMemoryBytes())
+    return absl::ResourceExhaustedError(
+        "output " + type.str() + " needs " + std::to_string(bytes) +
+        " bytes, more than this machine's memory");
+  // Kernels write every element of an output, so the memory is not zeroed.
+  void *block = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(outputCache_->mutex);
+    auto it = outputCache_->free.find(bytes);
+    if (it != outputCache_->free.end() && !it->second.empty()) {
+      block = it->second.back();
+      it->second.pop_back();
+      outputCache_->cachedBytes -= bytes;
+    }
+  }
+  if (!block)
+    block = ::operator new(static_cast<size_t>(bytes > 0 ? bytes : 1),
+                           std::align_val_t(64), std::nothrow);
+  if (!block)
+    return absl::ResourceExhaustedError("cannot allocate " +
+                                        std::to_string(bytes) +
+                                        " bytes for output " + type.str());
+  // The block returns to the cache when the last copy of the tensor goes,
+  // unless the model is gone or the cache already holds enough.
+  std::weak_ptr<OutputCache> cache = outputCache_;
+  int64_t limit = 2 * outputBytes_;
+  std::shared_ptr<const void> owner(block, [cache, bytes, limit](const void *p) {
+    void *mem = const_cast<void *>(p);
+    if (std::shared_ptr<OutputCache> c = cache.lock()) {
+      std::lock_guard<std::mutex> lock(c->mutex);
+      if (c->cachedBytes + bytes <= limit) {
+        c->free[bytes].push_back(mem);
+        c->cachedBytes += bytes;
+        return;
+      }
+    }
+    ::operator delete(mem, std::align_val_t(64));
+  });
+  return Tensor::alias(type, std::move(owner), block);
+}
+
 absl::StatusOr<std::vector<Tensor>>
 Engine::run(const std::vector<Tensor> &inputs) const {
   const Graph &graph = *graph_;
@@ -180,7 +238,7 @@ Engine::run(const std::vector<Tensor> &inputs) const {
 
   std::vector<Tensor> slots;
   for (const Value *v : outputValues_) {
-    absl::StatusOr<Tensor> t = Tensor::allocate(v->type);
+    absl::StatusOr<Tensor> t = allocateOutput(v->type);
     if (!t.ok())
       return t.status();
     slots.push_back(std::move(*t));

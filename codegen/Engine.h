@@ -64,12 +64,19 @@ private:
   std::unordered_map<const Value *, Location> locations_;
   /// Output slots: one tensor per distinct op-defined output value.
   std::vector<const Value *> outputValues_;
+  int64_t outputBytes_ = 0; // one run's output slots
   std::vector<std::string> fallbackOps_;
   int compiledOps_ = 0;
   /// The model's tbb::task_arena, entered for each run.
   std::unique_ptr<ModelArena> taskArena_;
   double compileSeconds_ = 0;
   CompilePhases phases_;
+
+  /// Output buffers handed back when the caller drops a result, so that a
+  /// loop of run() calls does not page in and zero fresh memory each time.
+  struct OutputCache;
+  std::shared_ptr<OutputCache> outputCache_;
+  absl::StatusOr<Tensor> allocateOutput(const TensorType &type) const;
 
   mutable std::mutex poolMutex_;
   mutable std::vector<std::unique_ptr<Arena>> pool_;

@@ -142,7 +142,7 @@ void zeroRun(LoweringContext &ctx, llvm::Value *dst, llvm::Value *lo,
 /// stride * W contiguous elements and keep every stride-th lane.
 void copyRun(LoweringContext &ctx, llvm::Value *dst, llvm::Value *src,
              int64_t stride, llvm::Value *lo, llvm::Value *hi,
-             DType from = DType::F32) {
+             DType from = DType::F32, llvm::Value *runtimeStride = nullptr) {
   llvm::IRBuilder<> &b = ctx.b();
   llvm::Type *f32 = b.getFloatTy();
   llvm::Type *se = lowp::storageType(ctx, from);
@@ -151,10 +151,10 @@ void copyRun(LoweringContext &ctx, llvm::Value *dst, llvm::Value *src,
     return lowp::isHalf(from) ? lowp::widen(b, v, from) : v;
   };
   const int W = ctx.vectorWidth();
-  if (W == 1 || stride > 4) {
+  if (W == 1 || stride > 4 || runtimeStride) {
+    llvm::Value *st = runtimeStride ? runtimeStride : ctx.i64(stride);
     ctx.emitLoop(lo, hi, 1, [&](llvm::Value *j) {
-      ctx.store(lowp::loadF32(ctx, from, 1, src, b.CreateMul(j, ctx.i64(stride))),
-                f32, dst, j);
+      ctx.store(lowp::loadF32(ctx, from, 1, src, b.CreateMul(j, st)), f32, dst, j);
     }, "c");
     return;
   }
@@ -198,67 +198,124 @@ llvm::Value *constInts(LoweringContext &ctx, const std::vector<int64_t> &values,
                                   "tcpu.conv." + name);
 }
 
+/// The geometry of one im2col, the table its call passes to the shared
+/// row function: fixed fields, then [lo, hi) of the valid outputs per kernel
+/// row (KH pairs) and per kernel column (KW pairs).
+enum Im2colField : unsigned {
+  kKK, kKW, kKH, kInPlane, kWin, kP, kOW, kSH, kSW, kDH, kDW, kPH, kPW,
+  kIm2colFields
+};
+
+/// `i32 tcpu.im2col.<dtype>.s<S>(ptr args)`, args = {table, x, col, range}
+/// (range: {first, last} i64): rows [first, last) of col for the geometry
+/// in the table. One function per dtype and column-stride class (1..4 with
+/// vector copies, 0: any, scalar), shared by every conv of the module; it
+/// has a kernel's calling convention so a LoweringContext can build it.
+llvm::Function *im2colRows(LoweringContext &ctx, DType dt, int64_t stride) {
+  const int64_t S = ctx.vectorWidth() > 1 && stride <= 4 ? stride : 0;
+  const std::string name = "tcpu.im2col." + std::string(dtypeName(dt)) + ".s" +
+                           std::to_string(S);
+  if (llvm::Function *f = ctx.module().getFunction(name))
+    return f;
+  LoweringContext fc(ctx.module(), ctx.target(), ctx.op(), name);
+  fc.function()->setLinkage(llvm::GlobalValue::InternalLinkage);
+  llvm::IRBuilder<> &b = fc.b();
+  llvm::Type *i64 = b.getInt64Ty(), *se = lowp::storageType(fc, dt);
+  llvm::Value *table = fc.operandPtr(0), *x = fc.operandPtr(1),
+              *c = fc.operandPtr(2), *range = fc.operandPtr(3);
+  auto field = [&](llvm::Value *i) { return fc.load(i64, i64, table, i); };
+  auto get = [&](Im2colField f) { return field(fc.i64(f)); };
+  llvm::Value *KK = get(kKK), *KW = get(kKW), *KH = get(kKH),
+              *inPlane = get(kInPlane), *Win = get(kWin), *P = get(kP),
+              *OW = get(kOW), *sh = get(kSH), *sw = get(kSW), *dh = get(kDH),
+              *dw = get(kDW), *ph = get(kPH), *pw = get(kPW);
+  llvm::Value *first = fc.load(i64, i64, range, fc.i64(0)),
+              *last = fc.load(i64, i64, range, fc.i64(1));
+  llvm::Value *wTable = b.CreateAdd(fc.i64(kIm2colFields), b.CreateMul(KH, fc.i64(2)));
+  auto entry = [&](llvm::Value *at, llvm::Value *k, int which) {
+    return field(b.CreateAdd(at, b.CreateAdd(b.CreateMul(k, fc.i64(2)), fc.i64(which))));
+  };
+  fc.emitLoop(first, last, 1, [&](llvm::Value *r) {
+    llvm::Value *ic = b.CreateUDiv(r, KK);
+    llvm::Value *kk = b.CreateURem(r, KK);
+    llvm::Value *kh = b.CreateUDiv(kk, KW);
+    llvm::Value *kw = b.CreateURem(kk, KW);
+    llvm::Value *hTable = fc.i64(kIm2colFields);
+    llvm::Value *ohLo = entry(hTable, kh, 0), *ohHi = entry(hTable, kh, 1);
+    llvm::Value *owLo = entry(wTable, kw, 0), *owHi = entry(wTable, kw, 1);
+    llvm::Value *src = b.CreateGEP(se, x, b.CreateMul(ic, inPlane));
+    llvm::Value *row = at(fc, c, b.CreateMul(r, P));
+    // Output rows whose window row kh lies in the padding.
+    zeroRun(fc, row, fc.i64(0), b.CreateMul(ohLo, OW));
+    zeroRun(fc, row, b.CreateMul(ohHi, OW), P);
+    // x[ih, iw] with ih = oh*sh + kh*dh - ph, iw = ow*sw + kw*dw - pw.
+    llvm::Value *ihOff = b.CreateSub(b.CreateMul(kh, dh), ph);
+    llvm::Value *iwOff = b.CreateSub(b.CreateMul(kw, dw), pw);
+    fc.emitLoop(ohLo, ohHi, 1, [&](llvm::Value *oh) {
+      llvm::Value *dst = at(fc, row, b.CreateMul(oh, OW));
+      llvm::Value *ih = b.CreateAdd(b.CreateMul(oh, sh), ihOff);
+      llvm::Value *srcRow =
+          b.CreateGEP(se, src, b.CreateAdd(b.CreateMul(ih, Win), iwOff));
+      zeroRun(fc, dst, fc.i64(0), owLo);
+      zeroRun(fc, dst, owHi, OW);
+      copyRun(fc, dst, srcRow, S, owLo, owHi, dt, S == 0 ? sw : nullptr);
+    }, "oh");
+  }, "row");
+  fc.finish();
+  return fc.function();
+}
+
 /// col[(ic, kh, kw), (oh, ow)] = x[ic, ih, iw] (0 in the padding) for the
 /// Cg channels at `xg`: one row of col per (ic, kh, kw), rows split over
-/// threads. The loops run over runtime bounds read from two small tables
-/// (the outputs whose window position kh / kw falls inside the input), so
-/// the code does not grow with the kernel size.
+/// threads, each task a call of the module's shared row function with this
+/// conv's geometry table (the loops take their bounds from it at run time,
+/// so no code is emitted per conv or per kernel position).
 void emitIm2col(LoweringContext &ctx, llvm::Value *xg, llvm::Value *col,
                 int64_t Cg, const Axis &h, const Axis &w,
                 DType dt = DType::F32) {
   llvm::IRBuilder<> &b = ctx.b();
   const int64_t P = h.out * w.out, inPlane = h.in * w.in;
   const int64_t KK = h.kernel * w.kernel, rows = Cg * KK;
-  // [lo, hi) pairs per kernel position, per axis.
-  auto ranges = [](const Axis &a) {
-    std::vector<int64_t> v;
-    for (int64_t k = 0; k < a.kernel; ++k) {
+  std::vector<int64_t> geometry(kIm2colFields);
+  geometry[kKK] = KK;
+  geometry[kKW] = w.kernel;
+  geometry[kKH] = h.kernel;
+  geometry[kInPlane] = inPlane;
+  geometry[kWin] = w.in;
+  geometry[kP] = P;
+  geometry[kOW] = w.out;
+  geometry[kSH] = h.stride;
+  geometry[kSW] = w.stride;
+  geometry[kDH] = h.dilation;
+  geometry[kDW] = w.dilation;
+  geometry[kPH] = h.padBegin;
+  geometry[kPW] = w.padBegin;
+  for (const Axis *a : {&h, &w})
+    for (int64_t k = 0; k < a->kernel; ++k) {
       int64_t lo, hi;
-      a.validOutputs(k, lo, hi);
-      v.push_back(lo);
-      v.push_back(hi);
+      a->validOutputs(k, lo, hi);
+      geometry.push_back(lo);
+      geometry.push_back(hi);
     }
-    return v;
-  };
-  llvm::Value *hTable = constInts(ctx, ranges(h), "im2col.h");
-  llvm::Value *wTable = constInts(ctx, ranges(w), "im2col.w");
+  llvm::Value *table = constInts(ctx, geometry, "im2col");
+  llvm::Function *fn = im2colRows(ctx, dt, w.stride);
   std::vector<llvm::Value *> captured = {xg, col};
   ctx.emitParallelFor(rows, ceilDiv(kMinTaskWork, P), captured,
                       [&](llvm::Value *first, llvm::Value *last) {
-    llvm::Value *x = captured[0], *c = captured[1];
-    llvm::Type *i64 = b.getInt64Ty();
-    auto entry = [&](llvm::Value *table, llvm::Value *k, int which) {
-      return ctx.load(i64, i64, table,
-                      b.CreateAdd(b.CreateMul(k, ctx.i64(2)), ctx.i64(which)));
-    };
-    ctx.emitLoop(first, last, 1, [&](llvm::Value *r) {
-      llvm::Value *ic = b.CreateUDiv(r, ctx.i64(KK));
-      llvm::Value *kk = b.CreateURem(r, ctx.i64(KK));
-      llvm::Value *kh = b.CreateUDiv(kk, ctx.i64(w.kernel));
-      llvm::Value *kw = b.CreateURem(kk, ctx.i64(w.kernel));
-      llvm::Value *ohLo = entry(hTable, kh, 0), *ohHi = entry(hTable, kh, 1);
-      llvm::Value *owLo = entry(wTable, kw, 0), *owHi = entry(wTable, kw, 1);
-      llvm::Type *se = lowp::storageType(ctx, dt);
-      llvm::Value *src = b.CreateGEP(se, x, b.CreateMul(ic, ctx.i64(inPlane)));
-      llvm::Value *row = at(ctx, c, b.CreateMul(r, ctx.i64(P)));
-      // Output rows whose window row kh lies in the padding.
-      zeroRun(ctx, row, ctx.i64(0), b.CreateMul(ohLo, ctx.i64(w.out)));
-      zeroRun(ctx, row, b.CreateMul(ohHi, ctx.i64(w.out)), ctx.i64(P));
-      // x[ih, iw] with ih = oh*sh + kh*dh - ph, iw = ow*sw + kw*dw - pw.
-      llvm::Value *ihOff =
-          b.CreateSub(b.CreateMul(kh, ctx.i64(h.dilation)), ctx.i64(h.padBegin));
-      llvm::Value *iwOff =
-          b.CreateSub(b.CreateMul(kw, ctx.i64(w.dilation)), ctx.i64(w.padBegin));
-      ctx.emitLoop(ohLo, ohHi, 1, [&](llvm::Value *oh) {
-        llvm::Value *dst = at(ctx, row, b.CreateMul(oh, ctx.i64(w.out)));
-        llvm::Value *ih = b.CreateAdd(b.CreateMul(oh, ctx.i64(h.stride)), ihOff);
-        llvm::Value *srcRow = b.CreateGEP(
-            se, src, b.CreateAdd(b.CreateMul(ih, ctx.i64(w.in)), iwOff));
-        zeroRun(ctx, dst, ctx.i64(0), owLo);
-        zeroRun(ctx, dst, owHi, ctx.i64(w.out));
-        copyRun(ctx, dst, srcRow, w.stride, owLo, owHi, dt);
-      }, "oh");
-    }, "row");
+    llvm::Type *ptrTy = b.getPtrTy(), *i64 = b.getInt64Ty();
+    llvm::AllocaInst *args, *range;
+    {
+      llvm::BasicBlock &e = ctx.function()->getEntryBlock();
+      llvm::IRBuilder<> eb(&e, e.begin());
+      args = eb.CreateAlloca(llvm::ArrayType::get(ptrTy, 4));
+      range = eb.CreateAlloca(llvm::ArrayType::get(i64, 2));
+    }
+    ctx.store(first, i64, range, ctx.i64(0));
+    ctx.store(last, i64, range, ctx.i64(1));
+    llvm::Value *argv[] = {table, captured[0], captured[1], range};
+    for (int i = 0; i < 4; ++i)
+      ctx.store(argv[i], ptrTy, args, ctx.i64(i));
+    b.CreateCall(fn, {args});
   });
 }
 

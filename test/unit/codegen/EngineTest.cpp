@@ -189,6 +189,34 @@ TEST(Engine, OutputsThatAreInputsConstantsOrRepeated) {
   EXPECT_EQ(model->peakArenaBytes(), 0);
 }
 
+// Output buffers are recycled once the caller drops a result: a result the
+// caller still holds is never reused, and one outliving its model stays valid.
+TEST(Engine, OutputBuffersAreRecycledOnlyWhenDropped) {
+  auto g = parse(R"(graph @g(%x: f32[37]) -> f32[37] {
+  %n = neg %x : f32[37]
+  return %n
+})");
+  ASSERT_TRUE(g);
+  auto model = compile(*g, {}).value();
+  std::mt19937_64 rng(5);
+  Tensor x1 = randomTensor(g->inputs()[0]->type, rng);
+  Tensor x2 = randomTensor(g->inputs()[0]->type, rng);
+  auto first = model->run({x1}).value();
+  const void *firstBuffer = first[0].data();
+  auto second = model->run({x2}).value();
+  EXPECT_NE(second[0].data(), firstBuffer);
+  for (int64_t i = 0; i < 37; ++i) {
+    EXPECT_EQ(first[0].elementAsDouble(i), -x1.elementAsDouble(i));
+    EXPECT_EQ(second[0].elementAsDouble(i), -x2.elementAsDouble(i));
+  }
+  first.clear(); // its buffer goes back to the model
+  auto third = model->run({x2}).value();
+  EXPECT_EQ(third[0].data(), firstBuffer);
+  model.reset(); // the result outlives the model
+  for (int64_t i = 0; i < 37; ++i)
+    EXPECT_EQ(third[0].elementAsDouble(i), -x2.elementAsDouble(i));
+}
+
 TEST(Engine, ConcurrentRunsOnOneModel) {
   auto g = chain(12);
   auto model = compile(*g, {}).value();
