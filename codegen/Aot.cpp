@@ -144,18 +144,33 @@ private:
     if (external_)
       return b_.CreateConstInBoundsGEP1_64(b_.getInt8Ty(), arg(3),
                                            external_->offsets[k]);
-    auto it = globals_.find(k);
-    if (it != globals_.end())
-      return it->second;
+    return embed(globals_[k], t.data(), t.byteSize(),
+                 "const." + (v->name.empty() ? std::to_string(k) : v->name));
+  }
+
+  /// Packed constant k (LoweredGraph::packedConstants), as constant() does.
+  llvm::Value *packedConstant(int64_t k) {
+    const PackedConstant &p = *g_.packedConstants[k];
+    if (external_)
+      return b_.CreateConstInBoundsGEP1_64(b_.getInt8Ty(), arg(3),
+                                           external_->packedOffsets[k]);
+    return embed(packedGlobals_[k], p.data(), p.bytes(),
+                 "packed." + std::to_string(k));
+  }
+
+  /// `bytes` at `data` as a 64-byte aligned read-only global, created once
+  /// (in `gv`).
+  llvm::GlobalVariable *embed(llvm::GlobalVariable *&gv, const void *data,
+                              int64_t bytes, const std::string &name) {
+    if (gv)
+      return gv;
     llvm::Constant *init = llvm::ConstantDataArray::getRaw(
-        llvm::StringRef(static_cast<const char *>(t.data()), t.byteSize()),
-        t.byteSize(), b_.getInt8Ty());
-    auto *gv = new llvm::GlobalVariable(
-        m_, init->getType(), /*isConstant=*/true, llvm::GlobalValue::PrivateLinkage,
-        init, "const." + (v->name.empty() ? std::to_string(k) : v->name));
+        llvm::StringRef(static_cast<const char *>(data), bytes), bytes,
+        b_.getInt8Ty());
+    gv = new llvm::GlobalVariable(m_, init->getType(), /*isConstant=*/true,
+                                  llvm::GlobalValue::PrivateLinkage, init, name);
     gv->setAlignment(llvm::Align(64));
     gv->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
-    globals_[k] = gv;
     return gv;
   }
 
@@ -175,7 +190,7 @@ private:
     case ValueLocation::Input:
       return inputs_[l.index];
     case ValueLocation::Constant:
-      return constant(l.index);
+      return l.packed >= 0 ? packedConstant(l.packed) : constant(l.index);
     case ValueLocation::Output:
       return outputSlot(l.index);
     case ValueLocation::Arena:
@@ -237,9 +252,72 @@ private:
   llvm::Function *fn_ = nullptr;
   std::vector<llvm::Value *> inputs_, outputs_;
   std::unordered_map<int64_t, llvm::GlobalVariable *> globals_;
+  std::unordered_map<int64_t, llvm::GlobalVariable *> packedGlobals_;
 };
 
+/// The target, its machine and `graph` lowered for it.
+struct AotLowering {
+  TargetDescription target;
+  std::unique_ptr<llvm::TargetMachine> tm;
+  LoweredGraph lowered;
+};
+
+absl::StatusOr<AotLowering> lowerForAot(const Graph &graph,
+                                        const AotOptions &options) {
+  AotLowering l;
+  absl::StatusOr<TargetDescription> target =
+      selectTarget(options.triple, options.cpu);
+  if (!target.ok())
+    return target.status();
+  l.target = *target;
+  absl::StatusOr<std::unique_ptr<llvm::TargetMachine>> tm =
+      createTargetMachine(l.target, options.optLevel);
+  if (!tm.ok())
+    return tm.status();
+  l.tm = std::move(*tm);
+  absl::StatusOr<LoweredGraph> lowered =
+      lowerGraph(graph, l.target, l.tm->createDataLayout());
+  if (!lowered.ok())
+    return lowered.status();
+  l.lowered = std::move(*lowered);
+  return l;
+}
+
+/// The weights file of `graph` lowered as `lowered`: constants that only
+/// reach the code as packed copies are left out.
+WeightsLayout weightsOf(const Graph &graph, const LoweredGraph &lowered) {
+  std::vector<bool> read(lowered.constants.size(), false);
+  for (const LoweredStep &step : lowered.steps)
+    for (const ValueLocation &l : step.buffers)
+      if (l.kind == ValueLocation::Constant && l.packed < 0)
+        read[l.index] = true;
+  // Outputs that are constants are copied from their data.
+  for (const GraphOutput &o : graph.outputs())
+    for (size_t k = 0; k < lowered.constants.size(); ++k)
+      if (lowered.constants[k] == o.value)
+        read[k] = true;
+  return layoutWeights(graph, lowered.packedConstants, read);
+}
+
 } // namespace
+
+absl::StatusOr<WeightsLayout> aotWeightsLayout(const Graph &graph,
+                                               const AotOptions &options) {
+  if (absl::Status s = verify(graph); !s.ok())
+    return s;
+  absl::StatusOr<AotLowering> l = lowerForAot(graph, options);
+  if (!l.ok())
+    return l.status();
+  return weightsOf(graph, l->lowered);
+}
+
+absl::Status writeAotWeights(const Graph &graph, const std::string &path,
+                             const AotOptions &options) {
+  absl::StatusOr<WeightsLayout> w = aotWeightsLayout(graph, options);
+  if (!w.ok())
+    return w.status();
+  return writeWeightsFile(*w, path);
+}
 
 absl::StatusOr<std::string> emitAot(const Graph &graph,
                                     const AotOptions &options) {
@@ -252,19 +330,26 @@ absl::StatusOr<std::string> emitAot(const Graph &graph,
       selectTarget(options.triple, options.cpu);
   if (!target.ok())
     return target.status();
-  WeightsLayout weights = layoutWeights(graph);
-  if (options.kind == AotEmitKind::Header)
+  if (options.kind == AotEmitKind::Header) {
+    // The weights file's size and fingerprint cover the packed constants,
+    // which only lowering knows.
+    WeightsLayout weights;
+    if (options.externalWeights) {
+      absl::StatusOr<WeightsLayout> w = aotWeightsLayout(graph, options);
+      if (!w.ok())
+        return w.status();
+      weights = std::move(*w);
+    }
     return aotHeader(graph, options, *prefix, *target, planMemory(graph),
                      weights);
+  }
 
-  absl::StatusOr<std::unique_ptr<llvm::TargetMachine>> tm =
-      createTargetMachine(*target, options.optLevel);
-  if (!tm.ok())
-    return tm.status();
-  absl::StatusOr<LoweredGraph> lowered =
-      lowerGraph(graph, *target, (*tm)->createDataLayout());
-  if (!lowered.ok())
-    return lowered.status();
+  absl::StatusOr<AotLowering> aot = lowerForAot(graph, options);
+  if (!aot.ok())
+    return aot.status();
+  std::unique_ptr<llvm::TargetMachine> &tm = aot->tm;
+  LoweredGraph *lowered = &aot->lowered;
+  WeightsLayout weights = weightsOf(graph, *lowered);
   if (!lowered->unlowered.empty())
     return unloweredOpsError(graph, *lowered, " ahead of time",
                              "compiled code has no interpreter to fall back on");
@@ -278,10 +363,10 @@ absl::StatusOr<std::string> emitAot(const Graph &graph,
   for (llvm::GlobalValue &gv : m.global_values())
     if (!gv.isDeclaration() && &gv != entry && !gv.hasLocalLinkage())
       gv.setLinkage(llvm::GlobalValue::InternalLinkage);
-  configureModule(m, *target, (*tm)->createDataLayout());
+  configureModule(m, *target, tm->createDataLayout());
   if (absl::Status s = verifyGeneratedModule(m); !s.ok())
     return s;
-  optimizeModule(m, **tm, options.optLevel);
+  optimizeModule(m, *tm, options.optLevel);
 
   llvm::SmallVector<char, 0> bytes;
   llvm::raw_svector_ostream os(bytes);
@@ -289,7 +374,7 @@ absl::StatusOr<std::string> emitAot(const Graph &graph,
     m.print(os, nullptr);
   } else {
     llvm::legacy::PassManager pm;
-    if ((*tm)->addPassesToEmitFile(pm, os, nullptr,
+    if (tm->addPassesToEmitFile(pm, os, nullptr,
                                    options.kind == AotEmitKind::Object
                                        ? llvm::CodeGenFileType::ObjectFile
                                        : llvm::CodeGenFileType::AssemblyFile))

@@ -58,8 +58,11 @@ struct AotOptions {
 absl::StatusOr<std::string> emitAot(const Graph &graph,
                                     const AotOptions &options);
 
-/// Writes the weights file of `graph` (the format is in
-/// runtime/AotRuntime.h) to `path`; an error names the path and the reason.
-absl::Status writeAotWeights(const Graph &graph, const std::string &path);
+/// Writes the weights file of `graph` compiled with `options` (the format
+/// is in runtime/AotRuntime.h) to `path`: the constants, then the copies
+/// the kernels for the options' target read packed (which is why it lowers
+/// the graph). An error names the path and the reason.
+absl::Status writeAotWeights(const Graph &graph, const std::string &path,
+                             const AotOptions &options = {});
 
 } // namespace tcpu

@@ -74,7 +74,10 @@ absl::StatusOr<std::string> aotEntryPrefix(const Graph &graph,
   return p;
 }
 
-WeightsLayout layoutWeights(const Graph &graph) {
+WeightsLayout layoutWeights(
+    const Graph &graph,
+    const std::vector<std::shared_ptr<const PackedConstant>> &packed,
+    const std::vector<bool> &read) {
   WeightsLayout w;
   uint64_t offset = TCPU_WEIGHTS_HEADER_BYTES;
   uint64_t h = 0xcbf29ce484222325ull;
@@ -83,15 +86,31 @@ WeightsLayout layoutWeights(const Graph &graph) {
       continue;
     const Value *v = op->result(0);
     const Tensor &t = *op->constantValue();
+    bool stored = read.empty() || read[w.constants.size()];
     w.constants.push_back(v);
     w.offsets.push_back(offset);
+    w.stored.push_back(stored);
     // The fingerprint covers types and bytes, so weights of another model
     // (or of the same model with other values) do not match.
     std::string type = v->type.str();
     hashBytes(h, type.data(), type.size() + 1);
+    hashBytes(h, &stored, sizeof stored);
+    if (!stored)
+      continue;
     if (t.byteSize() > 0)
       hashBytes(h, t.data(), static_cast<size_t>(t.byteSize()));
     uint64_t bytes = static_cast<uint64_t>(t.byteSize());
+    offset += (bytes + TCPU_WEIGHTS_ALIGNMENT - 1) / TCPU_WEIGHTS_ALIGNMENT *
+              TCPU_WEIGHTS_ALIGNMENT;
+  }
+  // Packed copies follow; they derive from the constants (and the target's
+  // blocking), and the fingerprint covers them too.
+  w.packed = packed;
+  for (const auto &p : packed) {
+    w.packedOffsets.push_back(offset);
+    uint64_t bytes = static_cast<uint64_t>(p->bytes());
+    hashBytes(h, &bytes, sizeof bytes);
+    hashBytes(h, p->data(), static_cast<size_t>(bytes));
     offset += (bytes + TCPU_WEIGHTS_ALIGNMENT - 1) / TCPU_WEIGHTS_ALIGNMENT *
               TCPU_WEIGHTS_ALIGNMENT;
   }
@@ -101,8 +120,7 @@ WeightsLayout layoutWeights(const Graph &graph) {
   return w;
 }
 
-absl::Status writeAotWeights(const Graph &graph, const std::string &path) {
-  WeightsLayout w = layoutWeights(graph);
+absl::Status writeWeightsFile(const WeightsLayout &w, const std::string &path) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   if (!f)
     return absl::PermissionDeniedError("cannot write weights file '" + path +
@@ -115,10 +133,18 @@ absl::Status writeAotWeights(const Graph &graph, const std::string &path) {
   uint64_t at = TCPU_WEIGHTS_HEADER_BYTES;
   static const char zeros[TCPU_WEIGHTS_ALIGNMENT] = {};
   for (size_t i = 0; i < w.constants.size(); ++i) {
+    if (!w.stored[i])
+      continue;
     f.write(zeros, static_cast<std::streamsize>(w.offsets[i] - at));
     const Tensor &t = *w.constants[i]->definingOp()->constantValue();
     f.write(static_cast<const char *>(t.data()), t.byteSize());
     at = w.offsets[i] + static_cast<uint64_t>(t.byteSize());
+  }
+  for (size_t i = 0; i < w.packed.size(); ++i) {
+    f.write(zeros, static_cast<std::streamsize>(w.packedOffsets[i] - at));
+    f.write(reinterpret_cast<const char *>(w.packed[i]->data()),
+            w.packed[i]->bytes());
+    at = w.packedOffsets[i] + static_cast<uint64_t>(w.packed[i]->bytes());
   }
   f.write(zeros, static_cast<std::streamsize>(w.fileBytes - at));
   f.close();

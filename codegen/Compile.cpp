@@ -6,10 +6,12 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Engine.h"
+#include "codegen/Target.h"
 #include "ir/Verifier.h"
 #include "passes/Pipelines.h"
 #include "passes/Remarks.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace tcpu {
@@ -27,6 +29,10 @@ public:
   run(const std::vector<Tensor> &inputs) const override {
     return engine_->run(inputs);
   }
+  absl::StatusOr<std::vector<StepProfile>>
+  profile(const std::vector<Tensor> &inputs, int runs) const override {
+    return engine_->profile(inputs, runs);
+  }
   int64_t peakArenaBytes() const override { return engine_->peakArenaBytes(); }
   int64_t naiveArenaBytes() const override { return engine_->naiveArenaBytes(); }
   double compileSeconds() const override { return totalSeconds_; }
@@ -34,6 +40,10 @@ public:
     return engine_->fallbackOps();
   }
   int compiledOps() const override { return engine_->compiledOps(); }
+  int prepackedWeights() const override { return engine_->prepackedWeights(); }
+  int64_t prepackedWeightBytes() const override {
+    return engine_->prepackedWeightBytes();
+  }
   int threads() const override { return engine_->threads(); }
   int graphOptLevel() const override { return level_; }
   double graphPassSeconds() const override { return passSeconds_; }
@@ -59,8 +69,13 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
 absl::StatusOr<std::unique_ptr<CompiledModel>>
 compile(const Graph &graph, const CompileOptions &options) {
   auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<std::vector<PipelineStep>> steps =
-      stepsForLevel(options.graphOptLevel);
+  // select-layout's channel block is one vector of the target.
+  absl::StatusOr<TargetDescription> target =
+      selectTarget(options.triple, options.cpu);
+  if (!target.ok())
+    return target.status();
+  absl::StatusOr<std::vector<PipelineStep>> steps = stepsForLevel(
+      options.graphOptLevel, std::max(target->f32VectorWidth, 1));
   if (!steps.ok())
     return steps.status();
   std::unique_ptr<Graph> optimized;

@@ -31,6 +31,13 @@ struct Engine::Arena {
 
 Engine::~Engine() = default;
 
+int64_t Engine::prepackedWeightBytes() const {
+  int64_t bytes = 0;
+  for (const auto &p : packedConstants_)
+    bytes += p->bytes();
+  return bytes;
+}
+
 absl::StatusOr<std::unique_ptr<Engine>>
 Engine::create(const Graph &source, const CompileOptions &options) {
   auto start = std::chrono::steady_clock::now();
@@ -75,6 +82,7 @@ Engine::create(const Graph &source, const CompileOptions &options) {
     e->outputBytes_ += v->type.byteSize();
   e->fallbackOps_ = lowered->unlowered;
   e->compiledOps_ = lowered->kernelCount;
+  e->packedConstants_ = std::move(lowered->packedConstants);
   if (!e->fallbackOps_.empty() && !options.allowInterpreterFallback)
     return unloweredOpsError(graph, *lowered, "",
                              "and interpreter fallback is off");
@@ -109,8 +117,8 @@ Engine::create(const Graph &source, const CompileOptions &options) {
 }
 
 absl::Status Engine::runSteps(std::vector<Tensor> &outputs,
-                              const std::vector<Tensor> &inputs,
-                              uint8_t *arena) const {
+                              const std::vector<Tensor> &inputs, uint8_t *arena,
+                              std::vector<double> *stepSeconds) const {
   auto address = [&](const Location &l) -> void * {
     switch (l.kind) {
     case Location::Input:
@@ -127,7 +135,16 @@ absl::Status Engine::runSteps(std::vector<Tensor> &outputs,
     return nullptr;
   };
   std::vector<void *> buffers;
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point stepStart;
   for (size_t stepIndex = 0; stepIndex < steps_.size(); ++stepIndex) {
+    if (stepSeconds) {
+      Clock::time_point now = Clock::now();
+      if (stepIndex > 0)
+        (*stepSeconds)[stepIndex - 1] +=
+            std::chrono::duration<double>(now - stepStart).count();
+      stepStart = now;
+    }
     const Step &step = steps_[stepIndex];
     buffers.clear();
     for (const Location &l : step.buffers)
@@ -162,6 +179,9 @@ absl::Status Engine::runSteps(std::vector<Tensor> &outputs,
         std::memcpy(buffers[op.operands.size() + j], r.data(), r.byteSize());
     }
   }
+  if (stepSeconds && !steps_.empty())
+    stepSeconds->back() +=
+        std::chrono::duration<double>(Clock::now() - stepStart).count();
   return absl::OkStatus();
 }
 
@@ -221,6 +241,29 @@ absl::StatusOr<Tensor> Engine::allocateOutput(const TensorType &type) const {
 
 absl::StatusOr<std::vector<Tensor>>
 Engine::run(const std::vector<Tensor> &inputs) const {
+  return runTimed(inputs, nullptr);
+}
+
+absl::StatusOr<std::vector<StepProfile>>
+Engine::profile(const std::vector<Tensor> &inputs, int runs) const {
+  if (runs < 1)
+    return absl::InvalidArgumentError("profile needs at least one run, got " +
+                                      std::to_string(runs));
+  std::vector<double> seconds(steps_.size(), 0.0);
+  for (int r = 0; r < runs; ++r)
+    if (absl::StatusOr<std::vector<Tensor>> out = runTimed(inputs, &seconds);
+        !out.ok())
+      return out.status();
+  std::vector<StepProfile> profile;
+  for (size_t i = 0; i < steps_.size(); ++i)
+    profile.push_back({stepNames_[i], std::string(steps_[i].op->mnemonic()),
+                       steps_[i].kernel != nullptr, seconds[i]});
+  return profile;
+}
+
+absl::StatusOr<std::vector<Tensor>>
+Engine::runTimed(const std::vector<Tensor> &inputs,
+                 std::vector<double> *stepSeconds) const {
   const Graph &graph = *graph_;
   if (inputs.size() != graph.inputs().size())
     return absl::InvalidArgumentError(
@@ -258,7 +301,7 @@ Engine::run(const std::vector<Tensor> &inputs) const {
   {
     // Parallel loops of the kernels run in this model's arena.
     ModelArena::Scope scope = taskArena_->enter();
-    status = runSteps(slots, inputs, arena->data);
+    status = runSteps(slots, inputs, arena->data, stepSeconds);
   }
   {
     std::lock_guard<std::mutex> lock(poolMutex_);

@@ -31,12 +31,18 @@ public:
 
   absl::StatusOr<std::vector<Tensor>>
   run(const std::vector<Tensor> &inputs) const override;
+  absl::StatusOr<std::vector<StepProfile>>
+  profile(const std::vector<Tensor> &inputs, int runs) const override;
   int64_t peakArenaBytes() const override { return plan_.peakBytes; }
   int64_t naiveArenaBytes() const override { return plan_.naiveBytes; }
   double compileSeconds() const override { return compileSeconds_; }
   CompilePhases compilePhases() const override { return phases_; }
   std::vector<std::string> fallbackOps() const override { return fallbackOps_; }
   int compiledOps() const override { return compiledOps_; }
+  int prepackedWeights() const override {
+    return static_cast<int>(packedConstants_.size());
+  }
+  int64_t prepackedWeightBytes() const override;
   int threads() const override { return taskArena_->threads(); }
 
   const MemoryPlan &memoryPlan() const { return plan_; }
@@ -53,8 +59,13 @@ private:
   };
   struct Arena;
 
+  /// One run; adds each step's wall time to stepSeconds when given.
+  absl::StatusOr<std::vector<Tensor>>
+  runTimed(const std::vector<Tensor> &inputs,
+           std::vector<double> *stepSeconds) const;
   absl::Status runSteps(std::vector<Tensor> &outputs,
-                        const std::vector<Tensor> &inputs, uint8_t *arena) const;
+                        const std::vector<Tensor> &inputs, uint8_t *arena,
+                        std::vector<double> *stepSeconds) const;
 
   std::unique_ptr<Graph> graph_;
   std::unique_ptr<Jit> jit_;
@@ -67,6 +78,8 @@ private:
   int64_t outputBytes_ = 0; // one run's output slots
   std::vector<std::string> fallbackOps_;
   int compiledOps_ = 0;
+  /// Constants the kernels read in packed form (steps point into them).
+  std::vector<std::shared_ptr<const PackedConstant>> packedConstants_;
   /// The model's tbb::task_arena, entered for each run.
   std::unique_ptr<ModelArena> taskArena_;
   double compileSeconds_ = 0;

@@ -24,7 +24,9 @@
 // size, alpha, beta, epilogue, whether K fits one block) and emitted on
 // demand: full MR x NR tiles, and at the M and N edges (M % MR rows, N % NR
 // columns) tiles of exactly their height and vector count, the last vector
-// masked by a run-time lane count.
+// masked by a run-time lane count. A constant operand may be packed once at
+// compile time (prepackA/prepackB): the driver then only computes where its
+// block's panels are.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Gemm.h"
@@ -86,12 +88,14 @@ struct CoreKey {
   GemmEpilogue e;
   bool parallel = true;
   bool singleK = false; // K <= KC: every micro-kernel call is first and last
+  bool prepackedA = false, prepackedB = false; // GemmOptions
 
   /// The driver (entry, task loop, packing): it calls the micro-kernels
   /// through the call site's table, so the epilogue does not enter here.
   std::string driverName() const {
     return "tcpu.gemm." + std::to_string(bl.MR) + "x" + std::to_string(bl.NR) +
            (bl.packB ? "p" : "i") + (transA ? "T" : "N") + (transB ? "T" : "N") +
+           (prepackedA ? ".pa" : "") + (prepackedB ? ".pb" : "") +
            (parallel ? ".par" : ".seq");
   }
   /// The prefix of the micro-kernels: they read packed A (MR-row panels)
@@ -180,6 +184,10 @@ struct GemmEmitter {
   Value *splat(float v) { return ConstantFP::get(vecTy, v); }
   Value *smin(IRBuilderBase &b, Value *x, Value *y) {
     return b.CreateBinaryIntrinsic(Intrinsic::smin, x, y);
+  }
+  /// n rounded up to a multiple of the constant m.
+  Value *padded(IRBuilderBase &b, Value *n, int64_t m) {
+    return b.CreateMul(b.CreateUDiv(b.CreateAdd(n, c64(m - 1)), c64(m)), c64(m));
   }
 
   /// A <W x i1> mask of the lanes below `lanes` (an i64, clamped to W).
@@ -755,22 +763,39 @@ struct GemmEmitter {
         Value *kcLen = smin(b, p.KC, b.CreateSub(p.K, pc));
         Value *first = b.CreateICmpEQ(pc, c64(0));
         Value *last = b.CreateICmpSGE(b.CreateAdd(pc, p.KC), p.K);
-        b.CreateCall(packA, {A, Ap, mc, mcLen, pc, kcLen, p.lda});
+        // Prepacked operands: the block's panels in the whole packed
+        // matrix (K block pc of Mpad x kc floats, then mc rows in).
+        Value *aBlock =
+            key.prepackedA
+                ? b.CreateGEP(f32, A,
+                              b.CreateAdd(b.CreateMul(pc, padded(b, p.M, bl.MR)),
+                                          b.CreateMul(mc, kcLen)))
+                : Ap;
+        if (!key.prepackedA)
+          b.CreateCall(packA, {A, Ap, mc, mcLen, pc, kcLen, p.lda});
         emitLoop(b, n0, n1, p.NC, "nc", [&](Value *nc) {
           Value *ncLen = b.CreateSub(smin(b, b.CreateAdd(nc, p.NC), n1), nc);
-          if (bl.packB)
+          Value *bBlock =
+              key.prepackedB
+                  ? b.CreateGEP(f32, B,
+                                b.CreateAdd(
+                                    b.CreateMul(pc, padded(b, p.N, bl.NR)),
+                                    b.CreateMul(nc, kcLen)))
+                  : Bp;
+          if (bl.packB && !key.prepackedB)
             b.CreateCall(packB, {B, Bp, pc, kcLen, nc, ncLen, p.ldb});
           Value *nFull = b.CreateMul(b.CreateUDiv(ncLen, c64(bl.NR)), c64(bl.NR));
           // One row of tiles at packed row `panel`: `full` where all NR
           // columns exist, `edge` at the N edge.
           auto rowOfTiles = [&](Value *full, Value *edge, Value *panel) {
-            Value *aPanel = b.CreateGEP(f32, Ap, b.CreateMul(panel, kcLen));
+            Value *aPanel =
+                b.CreateGEP(f32, aBlock, b.CreateMul(panel, kcLen));
             Value *row = b.CreateAdd(mc, panel);
             Value *cRow = b.CreateGEP(f32, C, b.CreateMul(row, p.ldc));
             auto call = [&](Value *fn, Value *jr) {
               Value *col = b.CreateAdd(nc, jr);
               Value *bPanel =
-                  bl.packB ? b.CreateGEP(f32, Bp, b.CreateMul(jr, kcLen))
+                  bl.packB ? b.CreateGEP(f32, bBlock, b.CreateMul(jr, kcLen))
                            : b.CreateGEP(f32, B,
                                          b.CreateAdd(b.CreateMul(pc, p.ldb),
                                                      col));
@@ -857,8 +882,8 @@ struct GemmEmitter {
   }
 
   Function *emit() {
-    Function *packA = emitPackA();
-    Function *packB = bl.packB ? emitPackB() : nullptr;
+    Function *packA = key.prepackedA ? nullptr : emitPackA();
+    Function *packB = bl.packB && !key.prepackedB ? emitPackB() : nullptr;
     Function *body = emitBody(packA, packB);
     return emitCore(body);
   }
@@ -867,7 +892,7 @@ struct GemmEmitter {
 } // namespace
 
 GemmBlocking chooseGemmBlocking(const TargetDescription &target,
-                                const GemmShape &s) {
+                                const GemmShape &s, bool prepackedB) {
   GemmBlocking bl;
   const int64_t W = std::max(1, target.f32VectorWidth);
   const int64_t R = target.vectorRegisters > 0 ? target.vectorRegisters : 16;
@@ -920,9 +945,11 @@ GemmBlocking chooseGemmBlocking(const TargetDescription &target,
                            : roundUp(ceilDiv(s.M, ceilDiv(s.M, mcMax)), bl.MR);
   // With a few rows of A, each element of B is used a few times: copying B
   // would cost about as much as the product. Read it in place instead
-  // (possible when its rows run along N).
-  bl.packB = s.transB || s.M > 2 * bl.MR;
-  if (!bl.packB) {
+  // (possible when its rows run along N). Prepacked B costs nothing to
+  // pack, and its panels of the whole K are as contiguous as B in place.
+  const bool smallM = (!s.transB || prepackedB) && s.M <= 2 * bl.MR;
+  bl.packB = prepackedB || !smallM;
+  if (smallM) {
     // B streams from memory once per row panel and A is tiny: no K
     // blocking, and for fewer rows than a micro-tile a wider tile of
     // exactly M rows, whose longer contiguous runs of B help prefetching.
@@ -931,6 +958,9 @@ GemmBlocking chooseGemmBlocking(const TargetDescription &target,
       bl.MR = s.M;
       bl.NR = std::clamp<int64_t>((R - 1) / (bl.MR + 1), 1, 8) * W;
     }
+    // Prepacked panels are padded to NR columns: no wider than N needs.
+    if (prepackedB)
+      bl.NR = std::min(bl.NR, roundUp(s.N, W));
     bl.MC = roundUp(s.M, bl.MR);
     bl.NC = roundUp(s.N, bl.NR);
   }
@@ -969,8 +999,11 @@ absl::StatusOr<GemmKernel> emitGemmFunction(llvm::Module &module,
     return absl::AlreadyExistsError("gemm: function '" + name +
                                     "' already exists in the module");
 
-  GemmBlocking bl = options.blocking ? *options.blocking
-                                     : chooseGemmBlocking(target, shape);
+  GemmBlocking bl = options.blocking
+                        ? *options.blocking
+                        : chooseGemmBlocking(target, shape, options.prepackedB);
+  if (options.prepackedB)
+    bl.packB = true; // the panels are there already
   const int64_t W = std::max(1, target.f32VectorWidth);
   if (bl.MR <= 0 || bl.NR <= 0 || bl.NR % W != 0 || bl.KC <= 0 ||
       bl.MC <= 0 || bl.MC % bl.MR != 0 || bl.NC <= 0 || bl.NC % bl.NR != 0)
@@ -992,6 +1025,8 @@ absl::StatusOr<GemmKernel> emitGemmFunction(llvm::Module &module,
   key.e = epilogue;
   key.parallel = options.parallel;
   key.singleK = s.K <= bl.KC;
+  key.prepackedA = options.prepackedA;
+  key.prepackedB = options.prepackedB;
   const std::string coreName = key.driverName();
   std::string kernels = key.kernelPrefix();
   if (epilogue.custom && epilogue.customKey.empty())
@@ -1021,9 +1056,12 @@ absl::StatusOr<GemmKernel> emitGemmFunction(llvm::Module &module,
   // Packed A: MC rows (rounded to MR) x KC; packed B: KC x NC (NC is a
   // multiple of NR). Both start 64-byte aligned.
   const int64_t apFloats =
-      roundUp(std::min(bl.MC, roundUp(s.M, bl.MR)) * std::min(bl.KC, s.K), 16);
+      options.prepackedA
+          ? 0
+          : roundUp(std::min(bl.MC, roundUp(s.M, bl.MR)) * std::min(bl.KC, s.K),
+                    16);
   const int64_t bpFloats =
-      bl.packB
+      bl.packB && !options.prepackedB
           ? roundUp(std::min(bl.KC, s.K) * std::min(bl.NC, roundUp(s.N, bl.NR)),
                     16)
           : 0;
@@ -1083,6 +1121,54 @@ absl::StatusOr<GemmKernel> emitGemmFunction(llvm::Module &module,
   k.blocking = bl;
   k.scratchBytesPerThread = (apFloats + bpFloats) * 4;
   return k;
+}
+
+int64_t prepackedAFloats(const GemmShape &s, const GemmBlocking &bl) {
+  return roundUp(s.M, bl.MR) * s.K;
+}
+
+int64_t prepackedBFloats(const GemmShape &s, const GemmBlocking &bl) {
+  return roundUp(s.N, bl.NR) * s.K;
+}
+
+namespace {
+/// Panels of `panel` rows (columns) of op(X) [rows x K], element (i, k) at
+/// X[i * rowStep + k * kStep]: the layout of prepackA/prepackB.
+void prepackPanels(const float *X, int64_t rows, int64_t K, int64_t rowStep,
+                   int64_t kStep, int64_t panel, int64_t KC, float *dst) {
+  const int64_t padded = roundUp(rows, panel);
+  for (int64_t pc = 0; pc < K; pc += KC) {
+    const int64_t kc = std::min(KC, K - pc);
+    float *block = dst + pc * padded;
+    for (int64_t i = 0; i < padded; ++i) {
+      float *d = block + i / panel * panel * kc + i % panel;
+      if (i >= rows) {
+        for (int64_t k = 0; k < kc; ++k)
+          d[k * panel] = 0.0f;
+        continue;
+      }
+      const float *src = X + i * rowStep + pc * kStep;
+      for (int64_t k = 0; k < kc; ++k)
+        d[k * panel] = src[k * kStep];
+    }
+  }
+}
+} // namespace
+
+void prepackA(const float *A, const GemmShape &s, const GemmBlocking &bl,
+              float *dst) {
+  // op(A)[i, k] is A[i * lda + k], or A[k * lda + i] with transA.
+  const int64_t lda = s.lda ? s.lda : (s.transA ? s.M : s.K);
+  prepackPanels(A, s.M, s.K, s.transA ? 1 : lda, s.transA ? lda : 1, bl.MR,
+                bl.KC, dst);
+}
+
+void prepackB(const float *B, const GemmShape &s, const GemmBlocking &bl,
+              float *dst) {
+  // op(B)[k, j] is B[k * ldb + j], or B[j * ldb + k] with transB.
+  const int64_t ldb = s.ldb ? s.ldb : (s.transB ? s.K : s.N);
+  prepackPanels(B, s.N, s.K, s.transB ? ldb : 1, s.transB ? 1 : ldb, bl.NR,
+                bl.KC, dst);
 }
 
 } // namespace tcpu

@@ -103,9 +103,13 @@ struct GemmBlocking {
   bool packB = true;
 };
 
-/// The blocking emitGemmFunction uses for this target and shape.
+/// The blocking emitGemmFunction uses for this target and shape. With
+/// `prepackedB`, B always comes as panels (packB is true), and a small M
+/// keeps the blocking of B read in place (KC = K, a wide micro-tile): its
+/// panels are then contiguous streams even with transB.
 GemmBlocking chooseGemmBlocking(const TargetDescription &target,
-                                const GemmShape &shape);
+                                const GemmShape &shape,
+                                bool prepackedB = false);
 
 struct GemmOptions {
   /// Overrides chooseGemmBlocking (tests use it to force small blocks).
@@ -115,6 +119,11 @@ struct GemmOptions {
   /// Split the work over threads (tcpu_parallel_for); false runs on the
   /// calling thread and calls no runtime function for that.
   bool parallel = true;
+  /// The A (B) argument points to panels packed ahead of time by prepackA
+  /// (prepackB) with the kernel's blocking, instead of the matrix: the
+  /// kernel skips packing it, and its transpose and leading dimension no
+  /// longer matter. For operands that are constants (weights).
+  bool prepackedA = false, prepackedB = false;
 };
 
 struct GemmKernel {
@@ -143,5 +152,21 @@ absl::StatusOr<GemmKernel> emitGemmFunction(llvm::Module &module,
                                             const GemmEpilogue &epilogue,
                                             const std::string &name,
                                             const GemmOptions &options = {});
+
+/// Prepacked operands (GemmOptions::prepackedA/B). For each K block pc (0,
+/// KC, 2KC, ...; kc = min(KC, K - pc) rows), the MR-row panels of the whole
+/// op(A), M padded with zeros to a multiple of MR (dst[pc * Mpad + i / MR *
+/// MR * kc + k * MR + i % MR]), and likewise the NR-column panels of op(B)
+/// (dst[pc * Npad + j / NR * NR * kc + k * NR + j % NR]): the layouts the
+/// kernel's own packing produces block by block. Sizes in floats.
+int64_t prepackedAFloats(const GemmShape &shape, const GemmBlocking &blocking);
+int64_t prepackedBFloats(const GemmShape &shape, const GemmBlocking &blocking);
+/// Packs op(A) (op(B)) of `shape` (with its leading dimensions) into `dst`
+/// of prepackedAFloats (prepackedBFloats) floats; plain C++, run at compile
+/// time with the blocking of the emitted kernel (GemmKernel::blocking).
+void prepackA(const float *A, const GemmShape &shape,
+              const GemmBlocking &blocking, float *dst);
+void prepackB(const float *B, const GemmShape &shape,
+              const GemmBlocking &blocking, float *dst);
 
 } // namespace tcpu

@@ -15,6 +15,10 @@ struct JittedGemm::Impl {
 
 JittedGemm::~JittedGemm() = default;
 
+std::vector<std::pair<std::string, void *>> gemmRuntimeSymbols() {
+  return runtimeCAbiSymbols();
+}
+
 absl::StatusOr<std::unique_ptr<JittedGemm>> JittedGemm::compile(
     const TargetDescription &target, const GemmShape &shape,
     const GemmEpilogue &epilogue, const GemmOptions &options,

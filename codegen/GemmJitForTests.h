@@ -23,6 +23,9 @@ using GemmFunction = void (*)(const float *A, const float *B, float *C,
                               const float *bias, const float *residual,
                               void *scratch);
 
+/// The runtime's C ABI (runtime/CAbi.h) as `symbols` for JittedGemm::compile.
+std::vector<std::pair<std::string, void *>> gemmRuntimeSymbols();
+
 class JittedGemm {
 public:
   ~JittedGemm();

@@ -50,6 +50,19 @@ llvm::Value *LoweringContext::resultPtr(size_t j) {
   return bufferPtr(op_.operands.size() + j);
 }
 
+const Tensor *LoweringContext::constantOperand(size_t i) const {
+  if (i >= op_.operands.size() || !op_.operands[i])
+    return nullptr;
+  const Op *def = op_.operands[i]->definingOp();
+  return def && def->kind() == OpKind::Constant ? def->constantValue()
+                                                : nullptr;
+}
+
+void LoweringContext::replaceOperand(
+    size_t i, std::shared_ptr<const PackedConstant> data) {
+  replaced_[i] = std::move(data);
+}
+
 std::optional<llvm::Type *> LoweringContext::scalarType(DType t) {
   switch (t) {
   case DType::F32:
@@ -158,13 +171,27 @@ llvm::Value *LoweringContext::callLibm2(const std::string &name, llvm::Value *x,
 void LoweringContext::finish() { builder_.CreateRet(builder_.getInt32(0)); }
 
 void LoweringContext::failIf(llvm::Value *condition, KernelError code) {
+  failWith(condition, builder_.getInt32(static_cast<int32_t>(code)));
+}
+
+void LoweringContext::failWith(llvm::Value *condition, llvm::Value *code) {
   llvm::LLVMContext &c = builder_.getContext();
   auto *fail = llvm::BasicBlock::Create(c, "fail", function_);
   auto *cont = llvm::BasicBlock::Create(c, "ok", function_);
   builder_.CreateCondBr(condition, fail, cont,
                         llvm::MDBuilder(c).createBranchWeights(1, 1 << 20));
   builder_.SetInsertPoint(fail);
-  builder_.CreateRet(builder_.getInt32(static_cast<int32_t>(code)));
+  if (errorSlot_) {
+    // A parallel body returns void: the task records its code (atomically,
+    // other tasks may fail too) and stops; the kernel returns it after the
+    // loop (emitParallelFor).
+    builder_.CreateAlignedStore(code, errorSlot_, llvm::Align(4))
+        ->setAtomic(llvm::AtomicOrdering::Monotonic);
+    builder_.CreateRetVoid();
+    errorSlotUsed_ = true;
+  } else {
+    builder_.CreateRet(code);
+  }
   builder_.SetInsertPoint(cont);
 }
 

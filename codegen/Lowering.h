@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "codegen/PackedConstant.h"
 #include "codegen/Target.h"
 #include "ir/Graph.h"
 
@@ -27,6 +28,8 @@
 #include "llvm/IR/Module.h"
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -64,6 +67,17 @@ public:
   llvm::Value *operandPtr(size_t i);
   llvm::Value *resultPtr(size_t j);
 
+  /// The data of operand i when a `constant` op defines it, else null.
+  const Tensor *constantOperand(size_t i) const;
+  /// Makes operandPtr(i) point at `data` (derived from constantOperand(i)
+  /// at compile time, e.g. packed GEMM panels) in every run, instead of
+  /// the operand's own data. Takes effect only if the lowering succeeds.
+  void replaceOperand(size_t i, std::shared_ptr<const PackedConstant> data);
+  const std::map<size_t, std::shared_ptr<const PackedConstant>> &
+  replacedOperands() const {
+    return replaced_;
+  }
+
   /// The LLVM type holding one element of `t` in memory and in registers
   /// (bool is i8 holding 0 or 1), or nullopt for f16 and bf16, which kernels
   /// widen to f32 (lower/LowPrecision.h).
@@ -93,7 +107,10 @@ public:
   /// operandPtr and resultPtr work there, and the values of `captured` (of
   /// the kernel) are replaced by their copies passed through the context;
   /// they are restored afterwards. Any other value of the kernel must not be
-  /// used in `body`, nor failIf (the verifier rejects both). Loops nest.
+  /// used in `body` (the verifier rejects it). failIf works in `body`: the
+  /// failing task records its code and stops, the other tasks run on, and
+  /// after the loop the kernel returns a recorded code (with several
+  /// failing tasks, any one of them). Loops nest.
   void emitParallelFor(
       int64_t n, int64_t grain, std::vector<llvm::Value *> &captured,
       const std::function<void(llvm::Value *begin, llvm::Value *end)> &body);
@@ -116,11 +133,19 @@ public:
   /// Ends the kernel (returns 0).
   void finish();
   /// Emits `if (condition) return code;` (the failing branch marked
-  /// unlikely); the builder continues on the passing path.
+  /// unlikely); the builder continues on the passing path. In a parallel
+  /// body, see emitParallelFor.
   void failIf(llvm::Value *condition, KernelError code);
 
 private:
   llvm::Value *bufferPtr(size_t slot);
+  /// failIf with an i32 code computed at run time.
+  void failWith(llvm::Value *condition, llvm::Value *code);
+  /// In a parallel body: the i32 of the loop's context where a failing task
+  /// records its code (null in the kernel itself), and whether a failIf
+  /// wrote to it, so that the kernel checks it after the loop.
+  llvm::Value *errorSlot_ = nullptr;
+  bool errorSlotUsed_ = false;
   llvm::Module &module_;
   /// The buffers array: the kernel's argument, or in a parallel body its
   /// copy loaded from the context.
@@ -130,6 +155,7 @@ private:
   llvm::Function *function_ = nullptr;
   llvm::IRBuilder<> builder_;
   llvm::BasicBlock *entry_ = nullptr;
+  std::map<size_t, std::shared_ptr<const PackedConstant>> replaced_;
 };
 
 // One lowering function per op kind, all declared from the op table.

@@ -46,6 +46,26 @@ MemoryPlan planMemory(const Graph &graph, const MemoryPlanOptions &options) {
     return it == lastUse.end() ? def : std::max(def, it->second);
   };
 
+  // A reshape-like op making a graph output of a value nothing else reads:
+  // the value's op writes the output's buffer, and the reshape is free.
+  std::unordered_set<const Value *> inputs(graph.inputs().begin(),
+                                           graph.inputs().end());
+  if (options.aliasReshapes)
+    for (const auto &op : graph.ops()) {
+      if (!isReshapeLike(op->kind()) || !op->operand(0))
+        continue;
+      const Value *x = op->operand(0), *r = op->result(0);
+      const Op *def = x->definingOp();
+      if (!outputs.count(r) || outputs.count(x) || inputs.count(x) || !def ||
+          def->kind() == OpKind::Constant || isReshapeLike(def->kind()) ||
+          graph.countUses(x) != 1 || graph.countUses(r) != 1 ||
+          !x->type.isPlain() || !r->type.isPlain() ||
+          x->type.byteSize() != r->type.byteSize())
+        continue;
+      plan.outputAliases[x] = r;
+      plan.aliasOps.insert(op.get());
+    }
+
   // Buffers in definition order. A buffer's lastOp is the last use of its
   // values so far; a value joining it later is defined from one of them, so
   // "lastOp == this op" already means that nothing after this op reads it.
@@ -62,7 +82,7 @@ MemoryPlan planMemory(const Graph &graph, const MemoryPlanOptions &options) {
     if (op.kind() == OpKind::Constant)
       continue;
     for (const Value *r : op.results()) {
-      if (outputs.count(r))
+      if (outputs.count(r) || plan.outputAliases.count(r))
         continue;
       int64_t bytes = r->type.byteSize();
       int64_t size = (bytes + alignment - 1) / alignment * alignment;

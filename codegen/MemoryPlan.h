@@ -14,7 +14,9 @@
 //   kernels read element i before writing element i, and nothing else reads
 //   the buffer later);
 // - aliases: the result of reshape, squeeze, unsqueeze or flatten is its
-//   operand's bytes; the op then needs no kernel at all (aliasOps).
+//   operand's bytes; the op then needs no kernel at all (aliasOps). When
+//   that result is a graph output and the operand has no other use, the
+//   operand is computed in the output's buffer instead (outputAliases).
 // A buffer shared this way lives until the last use of any value in it.
 //
 //===----------------------------------------------------------------------===//
@@ -53,6 +55,10 @@ struct MemoryPlan {
   std::unordered_map<const Value *, int64_t> offsets;
   /// Reshape-like ops whose result aliases their operand: nothing to run.
   std::unordered_set<const Op *> aliasOps;
+  /// Values stored straight into the output buffer of the graph output
+  /// that a reshape-like op makes of them (that op is then in aliasOps):
+  /// value -> that output. They have no arena offset.
+  std::unordered_map<const Value *, const Value *> outputAliases;
   /// Elementwise ops that write into an operand's buffer.
   std::unordered_set<const Op *> inPlaceOps;
   int64_t peakBytes = 0;   // arena size

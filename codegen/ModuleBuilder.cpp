@@ -48,6 +48,8 @@ absl::StatusOr<LoweredGraph> lowerGraph(const Graph &graph,
   }
   for (const auto &[value, offset] : g.plan.offsets)
     g.locations[value] = {Location::Arena, offset};
+  for (const auto &[value, output] : g.plan.outputAliases)
+    g.locations[value] = g.locations.at(output);
 
   // Lower every op into one module.
   g.context = std::make_unique<llvm::LLVMContext>();
@@ -72,6 +74,13 @@ absl::StatusOr<LoweredGraph> lowerGraph(const Graph &graph,
     if (s.ok()) {
       step.kernel = name;
       ++g.kernelCount;
+      for (const auto &[i, data] : ctx.replacedOperands()) {
+        ValueLocation &l = step.buffers[i];
+        l.kind = Location::Constant;
+        l.constant = data->data();
+        l.packed = static_cast<int64_t>(g.packedConstants.size());
+        g.packedConstants.push_back(data);
+      }
     } else if (absl::IsUnimplemented(s)) {
       ctx.function()->eraseFromParent();
       step.unimplemented = std::string(s.message());

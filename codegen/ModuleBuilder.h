@@ -13,6 +13,7 @@
 #pragma once
 
 #include "codegen/MemoryPlan.h"
+#include "codegen/PackedConstant.h"
 #include "codegen/Target.h"
 #include "ir/Graph.h"
 
@@ -38,6 +39,9 @@ struct ValueLocation {
   /// Output: the output slot; Arena: the byte offset.
   int64_t index = 0;
   const void *constant = nullptr; // Constant: its data
+  /// Constant: >= 0 when the data is LoweredGraph::packedConstants[packed],
+  /// derived from constant `index` by the step's lowering.
+  int64_t packed = -1;
 };
 
 /// One non-constant op, in graph order.
@@ -62,6 +66,9 @@ struct LoweredGraph {
   std::vector<const Value *> outputValues;
   /// The results of constant ops, in graph order.
   std::vector<const Value *> constants;
+  /// Data the lowerings derived from constants (packed GEMM operands), in
+  /// step order; steps point at them through ValueLocation::packed.
+  std::vector<std::shared_ptr<const PackedConstant>> packedConstants;
   std::vector<LoweredStep> steps;
   /// The names of the steps without a kernel, in order.
   std::vector<std::string> unlowered;

@@ -4,7 +4,10 @@
 // `void <kernel>.par(ptr context, i64 first, i64 last)`, the function
 // tcpu_parallel_for (runtime/CAbi.h) calls for tasks [first, last). The
 // kernel stores the buffers array, the captured values and the chunk size
-// into a context struct on its stack; the body reloads them. The number of
+// into a context struct on its stack; the body reloads them. The context
+// also holds an error code: a failIf in the body stores it there and ends
+// its task, and the kernel checks it after the loop (only when the body has
+// a failIf). The number of
 // tasks is decided at run time from tcpu_num_threads(), so one kernel serves
 // every thread count (the model's arena decides it, runtime/ModelArena.h).
 //
@@ -66,8 +69,9 @@ void LoweringContext::emitParallelFor(
   llvm::LLVMContext &c = builder_.getContext();
   llvm::Type *i64Ty = builder_.getInt64Ty(), *ptrTy = builder_.getPtrTy();
 
-  // Context: buffers, chunk, then the captured values.
-  std::vector<llvm::Type *> fields = {ptrTy, i64Ty};
+  // Context: buffers, chunk, error code, then the captured values.
+  constexpr unsigned kFirstCaptured = 3;
+  std::vector<llvm::Type *> fields = {ptrTy, i64Ty, builder_.getInt32Ty()};
   for (llvm::Value *v : captured)
     fields.push_back(v->getType());
   llvm::StructType *ctxTy = llvm::StructType::get(c, fields);
@@ -94,9 +98,11 @@ void LoweringContext::emitParallelFor(
       builder_.CreateUDiv(builder_.CreateAdd(i64(n - 1), chunk), chunk);
   builder_.CreateStore(buffers_, builder_.CreateStructGEP(ctxTy, ctxMem, 0));
   builder_.CreateStore(chunk, builder_.CreateStructGEP(ctxTy, ctxMem, 1));
+  llvm::Value *errorField = builder_.CreateStructGEP(ctxTy, ctxMem, 2);
+  builder_.CreateStore(builder_.getInt32(0), errorField);
   for (size_t i = 0; i < captured.size(); ++i)
-    builder_.CreateStore(captured[i],
-                         builder_.CreateStructGEP(ctxTy, ctxMem, 2 + i));
+    builder_.CreateStore(captured[i], builder_.CreateStructGEP(
+                                          ctxTy, ctxMem, kFirstCaptured + i));
 
   // The outlined body, with the kernel's function attributes.
   auto *bodyTy = llvm::FunctionType::get(builder_.getVoidTy(),
@@ -117,6 +123,8 @@ void LoweringContext::emitParallelFor(
   llvm::Function *savedFn = function_;
   llvm::BasicBlock *savedEntry = entry_;
   llvm::Value *savedBuffers = buffers_;
+  llvm::Value *savedErrorSlot = errorSlot_;
+  bool savedErrorSlotUsed = errorSlotUsed_;
   std::vector<llvm::Value *> savedCaptured = captured;
   function_ = fn;
   entry_ = llvm::BasicBlock::Create(c, "entry", fn);
@@ -129,8 +137,10 @@ void LoweringContext::emitParallelFor(
   };
   buffers_ = field(0);
   llvm::Value *chunkIn = field(1);
+  errorSlot_ = builder_.CreateStructGEP(ctxTy, ctxArg, 2);
+  errorSlotUsed_ = false;
   for (size_t i = 0; i < captured.size(); ++i)
-    captured[i] = field(2 + static_cast<unsigned>(i));
+    captured[i] = field(kFirstCaptured + static_cast<unsigned>(i));
   emitLoop(first, last, 1, [&](llvm::Value *t) {
     llvm::Value *lo = builder_.CreateMul(t, chunkIn);
     llvm::Value *hi = builder_.CreateBinaryIntrinsic(
@@ -143,7 +153,14 @@ void LoweringContext::emitParallelFor(
   entry_ = savedEntry;
   buffers_ = savedBuffers;
   captured = savedCaptured;
+  bool bodyMayFail = errorSlotUsed_;
+  errorSlot_ = savedErrorSlot;
+  errorSlotUsed_ = savedErrorSlotUsed;
   builder_.SetInsertPoint(after);
+  if (bodyMayFail) { // the tasks have joined: a plain load sees their codes
+    llvm::Value *code = builder_.CreateLoad(builder_.getInt32Ty(), errorField);
+    failWith(builder_.CreateICmpNE(code, builder_.getInt32(0)), code);
+  }
 }
 
 } // namespace tcpu

@@ -52,6 +52,14 @@ struct CompilePhases {
   double codegen = 0;  // LLVM's instruction selection etc., and JIT linking
 };
 
+/// One step of a profiled run (CompiledModel::profile).
+struct StepProfile {
+  std::string op;       // "conv2d %y", as errors name it
+  std::string kind;     // its mnemonic, "conv2d"
+  bool compiled = true; // false: it ran on the interpreter
+  double seconds = 0;   // wall time over all profiled runs
+};
+
 class CompiledModel {
 public:
   virtual ~CompiledModel() = default;
@@ -81,6 +89,18 @@ public:
   virtual std::vector<std::string> fallbackOps() const = 0;
   /// Number of ops running as generated kernels (constants not counted).
   virtual int compiledOps() const = 0;
+  /// Constant operands packed at compile time into the layout of their
+  /// kernel (GEMM weights), and the bytes of those packed copies.
+  virtual int prepackedWeights() const { return 0; }
+  virtual int64_t prepackedWeightBytes() const { return 0; }
+  /// Runs the model `runs` times on `inputs` and times every step (ops in
+  /// graph order; constants and aliases take no time and are not listed).
+  /// The clock reads between steps cost about a microsecond a step.
+  virtual absl::StatusOr<std::vector<StepProfile>>
+  profile(const std::vector<Tensor> &inputs, int runs) const {
+    (void)inputs, (void)runs;
+    return absl::UnimplementedError("this model cannot be profiled");
+  }
   /// Threads a run starting now gets (options.threads, or the global count
   /// when that was 0).
   virtual int threads() const = 0;

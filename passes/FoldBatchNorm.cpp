@@ -74,17 +74,6 @@ const Tensor *constantF32(const Value *v) {
   return t && t->dtype() == DType::F32 && t->type().isPlain() ? t : nullptr;
 }
 
-/// A new constant holding `values` (rounded to f32), inserted before `before`.
-Value *newConstant(Graph &graph, Graph::OpList::iterator before, Shape shape,
-                   const std::vector<double> &values, const Location &loc) {
-  Tensor t = Tensor::allocate(TensorType(DType::F32, std::move(shape))).value();
-  for (size_t i = 0; i < values.size(); ++i)
-    t.setElementFromDouble(static_cast<int64_t>(i), values[i]);
-  Op *c = graph.createOp(OpKind::Constant, {}, {}, {t.type()}, loc, before);
-  c->setConstantValue(std::move(t));
-  return c->result();
-}
-
 /// `w` with output channel `c` scaled by s[c]; the channel of element i is
 /// (i / inner) % channels.
 std::vector<double> scaled(const Tensor &w, const std::vector<double> &s,
@@ -151,8 +140,9 @@ absl::Status fold(Graph &graph, Op &bn, Graph::OpList::iterator bnIt) {
     if (!b.ok())
       return b.status();
     int64_t inner = w->numElements() / std::max<int64_t>(channels, 1);
-    Value *nw = newConstant(graph, before, w->shape(), scaled(*w, s, inner), loc);
-    Value *nb = newConstant(graph, before, {channels}, *b, loc);
+    Value *nw =
+        newF32Constant(graph, before, w->shape(), scaled(*w, s, inner), loc);
+    Value *nb = newF32Constant(graph, before, {channels}, *b, loc);
     producer->operands.resize(3);
     producer->operands[1] = nw;
     producer->operands[2] = nb;
@@ -183,8 +173,8 @@ absl::Status fold(Graph &graph, Op &bn, Graph::OpList::iterator bnIt) {
     int64_t cols = w->shape()[1];
     for (int64_t i = 0, n = w->numElements(); i < n; ++i)
       nwv[i] = w->elementAsDouble(i) * s[tb ? i / cols : i % cols];
-    Value *nw = newConstant(graph, before, w->shape(), nwv, loc);
-    Value *nc = newConstant(graph, before, {channels}, c, loc);
+    Value *nw = newF32Constant(graph, before, w->shape(), nwv, loc);
+    Value *nc = newF32Constant(graph, before, {channels}, c, loc);
     producer->operands.resize(3);
     producer->operands[1] = nw;
     producer->operands[2] = nc;
@@ -197,9 +187,10 @@ absl::Status fold(Graph &graph, Op &bn, Graph::OpList::iterator bnIt) {
     if (w->rank() != 2)
       return missed("the weights of " + remarkName(*producer) +
                     " are not a matrix");
-    Value *nw = newConstant(graph, before, w->shape(), scaled(*w, s, 1), loc);
+    Value *nw =
+        newF32Constant(graph, before, w->shape(), scaled(*w, s, 1), loc);
     producer->operands[1] = nw;
-    Value *tv = newConstant(graph, before, {channels}, t, loc);
+    Value *tv = newF32Constant(graph, before, {channels}, t, loc);
     Op *add = graph.createOp(OpKind::Add, {y, tv}, {}, {y->type}, loc, bnIt);
     add->result()->name = bn.result()->name;
     graph.replaceAllUsesWith(bn.result(), add->result());

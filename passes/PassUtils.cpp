@@ -39,6 +39,16 @@ bool removeDeadOps(Graph &graph) {
   return changed;
 }
 
+Value *newF32Constant(Graph &graph, Graph::OpList::iterator before, Shape shape,
+                      const std::vector<double> &values, const Location &loc) {
+  Tensor t = Tensor::allocate(TensorType(DType::F32, std::move(shape))).value();
+  for (size_t i = 0; i < values.size(); ++i)
+    t.setElementFromDouble(static_cast<int64_t>(i), values[i]);
+  Op *c = graph.createOp(OpKind::Constant, {}, {}, {t.type()}, loc, before);
+  c->setConstantValue(std::move(t));
+  return c->result();
+}
+
 const Tensor *constantValueOf(const Value *v) {
   if (!v || !v->definingOp() || v->definingOp()->kind() != OpKind::Constant)
     return nullptr;

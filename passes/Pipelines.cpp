@@ -12,31 +12,38 @@ namespace {
 const char *const kLevel1[] = {"fold", "canonicalize", "cse", "dce"};
 const char *const kLevel2[] = {"fold", "canonicalize", "fold-batch-norm",
                                "cse", "dce"};
-// -O2, then fusion (epilogues into GEMM/conv stores, then the elementwise
-// chains left) and layouts. A new pass is one more name here.
+// -O2, then layouts (blocked convs take their bias, residual and
+// activation before fuse-epilogue could; cse merges the conversions and
+// constants they made) and fusion (epilogues into GEMM/conv stores, then
+// the elementwise chains left). A new pass is one more name here.
 const char *const kLevel3[] = {
     "fold", "canonicalize", "fold-batch-norm", "cse", "dce",
-    "fuse-epilogue", "fuse-elementwise"};
+    "select-layout", "cse", "dce", "fuse-epilogue", "fuse-elementwise"};
 
-template <size_t N> std::string join(const char *const (&names)[N]) {
+/// The names joined by commas; select-layout gets its block.
+template <size_t N>
+std::string join(const char *const (&names)[N], int layoutBlock) {
   std::string s;
-  for (const char *n : names)
+  for (const char *n : names) {
     s += (s.empty() ? "" : ",") + std::string(n);
+    if (std::string_view(n) == "select-layout")
+      s += "{block=" + std::to_string(layoutBlock) + "}";
+  }
   return s;
 }
 
 } // namespace
 
-absl::StatusOr<std::string> pipelineForLevel(int level) {
+absl::StatusOr<std::string> pipelineForLevel(int level, int layoutBlock) {
   switch (level) {
   case 0:
     return std::string();
   case 1:
-    return join(kLevel1);
+    return join(kLevel1, layoutBlock);
   case 2:
-    return join(kLevel2);
+    return join(kLevel2, layoutBlock);
   case 3:
-    return join(kLevel3);
+    return join(kLevel3, layoutBlock);
   default:
     return absl::InvalidArgumentError("graph optimization level " +
                                       std::to_string(level) +
@@ -44,16 +51,18 @@ absl::StatusOr<std::string> pipelineForLevel(int level) {
   }
 }
 
-absl::StatusOr<std::vector<PipelineStep>> stepsForLevel(int level) {
-  absl::StatusOr<std::string> text = pipelineForLevel(level);
+absl::StatusOr<std::vector<PipelineStep>> stepsForLevel(int level,
+                                                        int layoutBlock) {
+  absl::StatusOr<std::string> text = pipelineForLevel(level, layoutBlock);
   if (!text.ok())
     return text.status();
   return parsePipeline(*text);
 }
 
 absl::Status optimizeGraph(Graph &graph, int level,
-                           const PipelineOptions &options) {
-  absl::StatusOr<std::vector<PipelineStep>> steps = stepsForLevel(level);
+                           const PipelineOptions &options, int layoutBlock) {
+  absl::StatusOr<std::vector<PipelineStep>> steps =
+      stepsForLevel(level, layoutBlock);
   if (!steps.ok())
     return steps.status();
   return runPipeline(graph, *steps, options);

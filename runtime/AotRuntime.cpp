@@ -72,70 +72,55 @@ extern "C" int32_t tcpu_weights_map(const char *path, uint64_t expected_bytes,
   if (fd < 0)
     return fail(out, TCPU_ERROR_WEIGHTS_OPEN, "%s: cannot open: %s", path,
                 std::strerror(errno));
+  // Every return below closes the file; a mapping outlives it.
+  struct CloseOnReturn {
+    int fd;
+    ~CloseOnReturn() { ::close(fd); }
+  } closer{fd};
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
+  if (::fstat(fd, &st) != 0)
     return fail(out, TCPU_ERROR_WEIGHTS_OPEN, "%s: cannot open: %s", path,
-                std::strerror(err));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
+                std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
     return fail(out, TCPU_ERROR_WEIGHTS_OPEN, "%s: cannot open: %s", path,
                 S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file");
-  }
   uint64_t size = static_cast<uint64_t>(st.st_size);
   unsigned char header[TCPU_WEIGHTS_HEADER_BYTES] = {};
-  if (size < TCPU_WEIGHTS_HEADER_BYTES) {
-    ::close(fd);
+  if (size < TCPU_WEIGHTS_HEADER_BYTES)
     return fail(out, TCPU_ERROR_WEIGHTS_SIZE,
                 "%s: %llu bytes, shorter than the %d-byte header", path,
                 static_cast<unsigned long long>(size), TCPU_WEIGHTS_HEADER_BYTES);
-  }
-  if (::pread(fd, header, sizeof header, 0) != static_cast<ssize_t>(sizeof header)) {
-    int err = errno;
-    ::close(fd);
+  if (::pread(fd, header, sizeof header, 0) != static_cast<ssize_t>(sizeof header))
     return fail(out, TCPU_ERROR_WEIGHTS_OPEN, "%s: cannot read: %s", path,
-                std::strerror(err));
-  }
-  if (std::memcmp(header, TCPU_WEIGHTS_MAGIC, 8) != 0) {
-    ::close(fd);
+                std::strerror(errno));
+  if (std::memcmp(header, TCPU_WEIGHTS_MAGIC, 8) != 0)
     return fail(out, TCPU_ERROR_WEIGHTS_MAGIC,
                 "%s: not a tcpu weights file (the first bytes are not '%s')",
                 path, TCPU_WEIGHTS_MAGIC);
-  }
   uint64_t recorded = readLE64(header + 8);
-  if (recorded != size) {
-    ::close(fd);
+  if (recorded != size)
     return fail(out, TCPU_ERROR_WEIGHTS_SIZE,
                 "%s: the file has %llu bytes, its header says %llu "
                 "(truncated or damaged)",
                 path, static_cast<unsigned long long>(size),
                 static_cast<unsigned long long>(recorded));
-  }
-  if (expected_bytes != 0 && size != expected_bytes) {
-    ::close(fd);
+  if (expected_bytes != 0 && size != expected_bytes)
     return fail(out, TCPU_ERROR_WEIGHTS_SIZE,
                 "%s: the file has %llu bytes, the model expects %llu (weights "
                 "of another model?)",
                 path, static_cast<unsigned long long>(size),
                 static_cast<unsigned long long>(expected_bytes));
-  }
   uint64_t fingerprint = readLE64(header + 16);
-  if (expected_fingerprint != 0 && fingerprint != expected_fingerprint) {
-    ::close(fd);
+  if (expected_fingerprint != 0 && fingerprint != expected_fingerprint)
     return fail(out, TCPU_ERROR_WEIGHTS_MISMATCH,
                 "%s: fingerprint %016llx, the model expects %016llx (weights "
                 "of another model or build)",
                 path, static_cast<unsigned long long>(fingerprint),
                 static_cast<unsigned long long>(expected_fingerprint));
-  }
   void *p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  int err = errno;
-  ::close(fd); // the mapping keeps the file
   if (p == MAP_FAILED)
     return fail(out, TCPU_ERROR_WEIGHTS_MAP, "%s: cannot map: %s", path,
-                std::strerror(err));
+                std::strerror(errno));
   out->data = p;
   out->bytes = size;
   return TCPU_OK;

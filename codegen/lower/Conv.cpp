@@ -1,17 +1,25 @@
 //===- Conv.cpp - Lowering of conv2d and the pools ---------------------------===//
 //
-// conv2d (NCHW): one GEMM per (batch, group) from emitGemmFunction
-// (codegen/Gemm.h),
+// conv2d (NCHW): GEMMs from emitGemmFunction (codegen/Gemm.h),
 //   out[Cout/g, OH*OW] = W[Cout/g, Cin/g*KH*KW] x col[Cin/g*KH*KW, OH*OW],
-// with the bias as a per-row epilogue. col is an im2col copy of the input
-// group built in tcpu_thread_scratch memory (window positions in the padding
-// are 0), its rows split over threads; the loops take the valid output
-// range of each kernel position from small tables at run time, so the code
-// does not grow with the kernel. A 1x1, stride-1, unpadded conv uses the
-// input itself as col. The scratch buffer also holds the GEMM's packing
-// memory, so the GEMM never asks tcpu_thread_scratch itself (which would
-// hand back the im2col buffer). Convs of one GEMM shape share one GEMM
-// entry point (and shapes share its core, Gemm.cpp). Depthwise convs
+// with the bias as a per-row epilogue, where col is the im2col of the
+// input group (window positions in the padding are 0). For f32, col never
+// exists whole: each (image, group)'s columns are split into blocks whose
+// K x NCB floats fill about half of L2, and each (image, group, block)
+// task packs its block straight into the GEMM's B panels in its thread's
+// scratch, then runs a single-threaded GEMM on them (emitPanelConv): the
+// packed block stays in L2 for the GEMM instead of a 7 MB col going to
+// memory and back twice. f16/bf16 build the whole col (widened to f32) in
+// tcpu_thread_scratch memory, its rows split over threads, then run one
+// GEMM per (image, group). Both im2col forms take the valid output range
+// of each kernel position from small tables at run time, so the code does
+// not grow with the kernel. A 1x1, stride-1, unpadded f32 conv uses the
+// input itself as B. f32 constant weights are packed into the GEMM's A
+// panels at compile time (each group's [Cout/g, K] separately). The scratch
+// buffer also holds the GEMM's packing memory, so the GEMM never asks
+// tcpu_thread_scratch itself (which would hand back the im2col buffer).
+// Convs of one GEMM shape share one GEMM entry point (and shapes share its
+// core, Gemm.cpp). Depthwise convs
 // (groups == Cin, Cout = Cin * multiplier) are a direct kernel instead: the
 // windowed scheme of the pools below with a multiply-add by the (splatted)
 // weights. f16/bf16 run the same kernels on f32: im2col and the depthwise
@@ -42,6 +50,7 @@
 #include "codegen/Lowering.h"
 #include "codegen/lower/Epilogue.h"
 #include "codegen/lower/LowPrecision.h"
+#include "codegen/lower/Prepack.h"
 
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/GlobalVariable.h"
@@ -201,9 +210,55 @@ llvm::Value *constInts(LoweringContext &ctx, const std::vector<int64_t> &values,
 /// The geometry of one im2col, the table its call passes to the shared
 /// row function: fixed fields, then [lo, hi) of the valid outputs per kernel
 /// row (KH pairs) and per kernel column (KW pairs).
+/// kRows, kKC and kNR are used by the panel form (im2colPanels) only.
 enum Im2colField : unsigned {
   kKK, kKW, kKH, kInPlane, kWin, kP, kOW, kSH, kSW, kDH, kDW, kPH, kPW,
-  kIm2colFields
+  kRows, kKC, kNR, kIm2colFields
+};
+
+/// The geometry table of an im2col loaded in function `fc`, and what row
+/// r = (ic, kh, kw) of col needs: the input channel, the valid outputs
+/// [ohLo, ohHi) x [owLo, owHi) of kernel position (kh, kw), and the input
+/// offsets ih = oh*sh + ihOff, iw = ow*sw + iwOff.
+struct Im2colGeometry {
+  struct Row {
+    llvm::Value *ic, *ohLo, *ohHi, *owLo, *owHi, *ihOff, *iwOff;
+  };
+  LoweringContext &fc;
+  llvm::Value *table;
+  llvm::Value *fields[kIm2colFields];
+
+  Im2colGeometry(LoweringContext &fc, llvm::Value *table)
+      : fc(fc), table(table) {
+    for (unsigned i = 0; i < kIm2colFields; ++i)
+      fields[i] = field(fc.i64(i));
+  }
+  llvm::Value *operator[](Im2colField f) const { return fields[f]; }
+  llvm::Value *field(llvm::Value *i) {
+    llvm::Type *i64 = fc.b().getInt64Ty();
+    return fc.load(i64, i64, table, i);
+  }
+  Row row(llvm::Value *r) {
+    llvm::IRBuilder<> &b = fc.b();
+    llvm::Value *kk = b.CreateURem(r, fields[kKK]);
+    llvm::Value *kh = b.CreateUDiv(kk, fields[kKW]);
+    llvm::Value *kw = b.CreateURem(kk, fields[kKW]);
+    // [lo, hi) pairs: KH of them after the fields, then KW.
+    auto entry = [&](llvm::Value *at, llvm::Value *k, int which) {
+      return field(b.CreateAdd(
+          at, b.CreateAdd(b.CreateMul(k, fc.i64(2)), fc.i64(which))));
+    };
+    llvm::Value *hTable = fc.i64(kIm2colFields);
+    llvm::Value *wTable =
+        b.CreateAdd(hTable, b.CreateMul(fields[kKH], fc.i64(2)));
+    return {b.CreateUDiv(r, fields[kKK]),
+            entry(hTable, kh, 0),
+            entry(hTable, kh, 1),
+            entry(wTable, kw, 0),
+            entry(wTable, kw, 1),
+            b.CreateSub(b.CreateMul(kh, fields[kDH]), fields[kPH]),
+            b.CreateSub(b.CreateMul(kw, fields[kDW]), fields[kPW])};
+  }
 };
 
 /// `i32 tcpu.im2col.<dtype>.s<S>(ptr args)`, args = {table, x, col, range}
@@ -221,36 +276,21 @@ llvm::Function *im2colRows(LoweringContext &ctx, DType dt, int64_t stride) {
   fc.function()->setLinkage(llvm::GlobalValue::InternalLinkage);
   llvm::IRBuilder<> &b = fc.b();
   llvm::Type *i64 = b.getInt64Ty(), *se = lowp::storageType(fc, dt);
-  llvm::Value *table = fc.operandPtr(0), *x = fc.operandPtr(1),
-              *c = fc.operandPtr(2), *range = fc.operandPtr(3);
-  auto field = [&](llvm::Value *i) { return fc.load(i64, i64, table, i); };
-  auto get = [&](Im2colField f) { return field(fc.i64(f)); };
-  llvm::Value *KK = get(kKK), *KW = get(kKW), *KH = get(kKH),
-              *inPlane = get(kInPlane), *Win = get(kWin), *P = get(kP),
-              *OW = get(kOW), *sh = get(kSH), *sw = get(kSW), *dh = get(kDH),
-              *dw = get(kDW), *ph = get(kPH), *pw = get(kPW);
+  llvm::Value *x = fc.operandPtr(1), *c = fc.operandPtr(2),
+              *range = fc.operandPtr(3);
+  Im2colGeometry geo(fc, fc.operandPtr(0));
+  llvm::Value *inPlane = geo[kInPlane], *Win = geo[kWin], *P = geo[kP],
+              *OW = geo[kOW], *sh = geo[kSH], *sw = geo[kSW];
   llvm::Value *first = fc.load(i64, i64, range, fc.i64(0)),
               *last = fc.load(i64, i64, range, fc.i64(1));
-  llvm::Value *wTable = b.CreateAdd(fc.i64(kIm2colFields), b.CreateMul(KH, fc.i64(2)));
-  auto entry = [&](llvm::Value *at, llvm::Value *k, int which) {
-    return field(b.CreateAdd(at, b.CreateAdd(b.CreateMul(k, fc.i64(2)), fc.i64(which))));
-  };
   fc.emitLoop(first, last, 1, [&](llvm::Value *r) {
-    llvm::Value *ic = b.CreateUDiv(r, KK);
-    llvm::Value *kk = b.CreateURem(r, KK);
-    llvm::Value *kh = b.CreateUDiv(kk, KW);
-    llvm::Value *kw = b.CreateURem(kk, KW);
-    llvm::Value *hTable = fc.i64(kIm2colFields);
-    llvm::Value *ohLo = entry(hTable, kh, 0), *ohHi = entry(hTable, kh, 1);
-    llvm::Value *owLo = entry(wTable, kw, 0), *owHi = entry(wTable, kw, 1);
+    auto [ic, ohLo, ohHi, owLo, owHi, ihOff, iwOff] = geo.row(r);
     llvm::Value *src = b.CreateGEP(se, x, b.CreateMul(ic, inPlane));
     llvm::Value *row = at(fc, c, b.CreateMul(r, P));
     // Output rows whose window row kh lies in the padding.
     zeroRun(fc, row, fc.i64(0), b.CreateMul(ohLo, OW));
     zeroRun(fc, row, b.CreateMul(ohHi, OW), P);
     // x[ih, iw] with ih = oh*sh + kh*dh - ph, iw = ow*sw + kw*dw - pw.
-    llvm::Value *ihOff = b.CreateSub(b.CreateMul(kh, dh), ph);
-    llvm::Value *iwOff = b.CreateSub(b.CreateMul(kw, dw), pw);
     fc.emitLoop(ohLo, ohHi, 1, [&](llvm::Value *oh) {
       llvm::Value *dst = at(fc, row, b.CreateMul(oh, OW));
       llvm::Value *ih = b.CreateAdd(b.CreateMul(oh, sh), ihOff);
@@ -265,17 +305,13 @@ llvm::Function *im2colRows(LoweringContext &ctx, DType dt, int64_t stride) {
   return fc.function();
 }
 
-/// col[(ic, kh, kw), (oh, ow)] = x[ic, ih, iw] (0 in the padding) for the
-/// Cg channels at `xg`: one row of col per (ic, kh, kw), rows split over
-/// threads, each task a call of the module's shared row function with this
-/// conv's geometry table (the loops take their bounds from it at run time,
-/// so no code is emitted per conv or per kernel position).
-void emitIm2col(LoweringContext &ctx, llvm::Value *xg, llvm::Value *col,
-                int64_t Cg, const Axis &h, const Axis &w,
-                DType dt = DType::F32) {
-  llvm::IRBuilder<> &b = ctx.b();
+/// The geometry table of an im2col of Cg channels (Im2colField, then the
+/// valid output ranges per kernel row and column); KC and NR are the GEMM
+/// blocking of the panel form (0 for rows).
+llvm::Value *im2colTable(LoweringContext &ctx, int64_t Cg, const Axis &h,
+                         const Axis &w, int64_t KC, int64_t NR) {
   const int64_t P = h.out * w.out, inPlane = h.in * w.in;
-  const int64_t KK = h.kernel * w.kernel, rows = Cg * KK;
+  const int64_t KK = h.kernel * w.kernel;
   std::vector<int64_t> geometry(kIm2colFields);
   geometry[kKK] = KK;
   geometry[kKW] = w.kernel;
@@ -290,6 +326,9 @@ void emitIm2col(LoweringContext &ctx, llvm::Value *xg, llvm::Value *col,
   geometry[kDW] = w.dilation;
   geometry[kPH] = h.padBegin;
   geometry[kPW] = w.padBegin;
+  geometry[kRows] = Cg * KK;
+  geometry[kKC] = KC;
+  geometry[kNR] = NR;
   for (const Axis *a : {&h, &w})
     for (int64_t k = 0; k < a->kernel; ++k) {
       int64_t lo, hi;
@@ -297,25 +336,132 @@ void emitIm2col(LoweringContext &ctx, llvm::Value *xg, llvm::Value *col,
       geometry.push_back(lo);
       geometry.push_back(hi);
     }
-  llvm::Value *table = constInts(ctx, geometry, "im2col");
+  return constInts(ctx, geometry, "im2col");
+}
+
+/// `i32 tcpu.im2col.panels.s<S>(ptr args)`, args = {table, x, dst, tmp,
+/// range} (range: {p0, nb} i64): columns [p0, p0 + nb) of col for the
+/// geometry in the table, written to dst as the GEMM's packed B of a
+/// [rows, nb] matrix (Gemm.h prepackB: per K block of KC rows, panels of
+/// NR columns, zero past nb). Each row of the block is first built in tmp
+/// (roundUp(nb, NR) floats, in L1) with the row logic of im2colRows, then
+/// copied to its panels, NR floats each. Shared like im2colRows.
+llvm::Function *im2colPanels(LoweringContext &ctx, int64_t stride) {
+  const int64_t S = ctx.vectorWidth() > 1 && stride <= 4 ? stride : 0;
+  const std::string name = "tcpu.im2col.panels.s" + std::to_string(S);
+  if (llvm::Function *f = ctx.module().getFunction(name))
+    return f;
+  LoweringContext fc(ctx.module(), ctx.target(), ctx.op(), name);
+  fc.function()->setLinkage(llvm::GlobalValue::InternalLinkage);
+  llvm::IRBuilder<> &b = fc.b();
+  llvm::Type *i64 = b.getInt64Ty(), *f32 = b.getFloatTy();
+  llvm::Value *x = fc.operandPtr(1), *dst = fc.operandPtr(2),
+              *tmp = fc.operandPtr(3), *range = fc.operandPtr(4);
+  Im2colGeometry geo(fc, fc.operandPtr(0));
+  llvm::Value *inPlane = geo[kInPlane], *Win = geo[kWin], *OW = geo[kOW],
+              *sh = geo[kSH], *sw = geo[kSW], *rows = geo[kRows],
+              *KC = geo[kKC], *NR = geo[kNR];
+  llvm::Value *p0 = fc.load(i64, i64, range, fc.i64(0)),
+              *nb = fc.load(i64, i64, range, fc.i64(1));
+  auto smin = [&](llvm::Value *a, llvm::Value *c) {
+    return b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, a, c);
+  };
+  auto smax = [&](llvm::Value *a, llvm::Value *c) {
+    return b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, a, c);
+  };
+  // Npad = roundUp(nb, NR); tmp's tail [nb, Npad) is the panels' zero
+  // padding, never written by the rows.
+  llvm::Value *Npad =
+      b.CreateMul(b.CreateUDiv(b.CreateAdd(nb, b.CreateSub(NR, fc.i64(1))), NR),
+                  NR);
+  zeroRun(fc, tmp, nb, Npad);
+  // Output rows of the block: [p0 / OW, (p0 + nb - 1) / OW].
+  llvm::Value *firstOh = b.CreateUDiv(p0, OW);
+  llvm::Value *endOh = b.CreateAdd(
+      b.CreateUDiv(b.CreateSub(b.CreateAdd(p0, nb), fc.i64(1)), OW), fc.i64(1));
+  const int W = fc.vectorWidth();
+  llvm::Type *vt = W > 1 ? fc.vectorOf(f32, W) : f32;
+  fc.emitLoop(fc.i64(0), rows, 1, [&](llvm::Value *r) {
+    auto [ic, ohLo, ohHi, owLo, owHi, ihOff, iwOff] = geo.row(r);
+    llvm::Value *src = at(fc, x, b.CreateMul(ic, inPlane));
+    // Pixels whose window row kh lies in the padding (ohLo*OW - p0 etc.
+    // clamped to the block).
+    auto local = [&](llvm::Value *oh) {
+      return smin(smax(b.CreateSub(b.CreateMul(oh, OW), p0), fc.i64(0)), nb);
+    };
+    zeroRun(fc, tmp, fc.i64(0), local(ohLo));
+    zeroRun(fc, tmp, local(ohHi), nb);
+    llvm::Value *ohBegin = smax(ohLo, firstOh), *ohEnd = smin(ohHi, endOh);
+    fc.emitLoop(ohBegin, ohEnd, 1, [&](llvm::Value *oh) {
+      // tmp[rowStart + ow] is output (oh, ow); this block holds ow in [a, e).
+      llvm::Value *rowStart = b.CreateSub(b.CreateMul(oh, OW), p0);
+      llvm::Value *a = smax(fc.i64(0), b.CreateNeg(rowStart));
+      llvm::Value *e = smin(OW, b.CreateSub(nb, rowStart));
+      llvm::Value *d = at(fc, tmp, rowStart);
+      llvm::Value *ih = b.CreateAdd(b.CreateMul(oh, sh), ihOff);
+      llvm::Value *srcRow =
+          at(fc, src, b.CreateAdd(b.CreateMul(ih, Win), iwOff));
+      zeroRun(fc, d, a, smin(e, owLo));
+      zeroRun(fc, d, smax(a, owHi), e);
+      copyRun(fc, d, srcRow, S, smax(a, owLo), smin(e, owHi), DType::F32,
+              S == 0 ? sw : nullptr);
+    }, "oh");
+    // Row r is row k of K block pc: panel j (of NR columns) at j * kc.
+    llvm::Value *pc = b.CreateMul(b.CreateUDiv(r, KC), KC);
+    llvm::Value *kc = smin(KC, b.CreateSub(rows, pc));
+    llvm::Value *rowDst = at(
+        fc, dst, b.CreateAdd(b.CreateMul(pc, Npad),
+                             b.CreateMul(b.CreateSub(r, pc), NR)));
+    fc.emitLoop(fc.i64(0), Npad, W, [&](llvm::Value *j) {
+      // j / NR * NR * kc + j % NR: a vector never crosses a panel (NR is a
+      // multiple of W).
+      llvm::Value *jr = b.CreateURem(j, NR);
+      llvm::Value *o = b.CreateAdd(b.CreateMul(b.CreateSub(j, jr), kc), jr);
+      fc.store(fc.load(vt, f32, tmp, j), f32, rowDst, o);
+    }, "panel");
+  }, "row");
+  fc.finish();
+  return fc.function();
+}
+
+/// Calls a function of the kernel calling convention (im2colRows,
+/// im2colPanels) with the pointers `ptrs` followed by a pointer to the i64
+/// values `ints`, through entry-block arrays.
+void callWithArgs(LoweringContext &ctx, llvm::Function *fn,
+                  std::vector<llvm::Value *> ptrs,
+                  const std::vector<llvm::Value *> &ints) {
+  llvm::IRBuilder<> &b = ctx.b();
+  llvm::Type *ptrTy = b.getPtrTy(), *i64 = b.getInt64Ty();
+  llvm::AllocaInst *args, *values;
+  {
+    llvm::BasicBlock &e = ctx.function()->getEntryBlock();
+    llvm::IRBuilder<> eb(&e, e.begin());
+    args = eb.CreateAlloca(llvm::ArrayType::get(ptrTy, ptrs.size() + 1));
+    values = eb.CreateAlloca(llvm::ArrayType::get(i64, ints.size()));
+  }
+  for (size_t i = 0; i < ints.size(); ++i)
+    ctx.store(ints[i], i64, values, ctx.i64(static_cast<int64_t>(i)));
+  ptrs.push_back(values);
+  for (size_t i = 0; i < ptrs.size(); ++i)
+    ctx.store(ptrs[i], ptrTy, args, ctx.i64(static_cast<int64_t>(i)));
+  b.CreateCall(fn, {args});
+}
+
+/// col[(ic, kh, kw), (oh, ow)] = x[ic, ih, iw] (0 in the padding) for the
+/// Cg channels at `xg`: one row of col per (ic, kh, kw), rows split over
+/// threads, each task a call of the module's shared row function with this
+/// conv's geometry table (the loops take their bounds from it at run time,
+/// so no code is emitted per conv or per kernel position).
+void emitIm2col(LoweringContext &ctx, llvm::Value *xg, llvm::Value *col,
+                int64_t Cg, const Axis &h, const Axis &w,
+                DType dt = DType::F32) {
+  const int64_t P = h.out * w.out, rows = Cg * h.kernel * w.kernel;
+  llvm::Value *table = im2colTable(ctx, Cg, h, w, 0, 0);
   llvm::Function *fn = im2colRows(ctx, dt, w.stride);
   std::vector<llvm::Value *> captured = {xg, col};
   ctx.emitParallelFor(rows, ceilDiv(kMinTaskWork, P), captured,
                       [&](llvm::Value *first, llvm::Value *last) {
-    llvm::Type *ptrTy = b.getPtrTy(), *i64 = b.getInt64Ty();
-    llvm::AllocaInst *args, *range;
-    {
-      llvm::BasicBlock &e = ctx.function()->getEntryBlock();
-      llvm::IRBuilder<> eb(&e, e.begin());
-      args = eb.CreateAlloca(llvm::ArrayType::get(ptrTy, 4));
-      range = eb.CreateAlloca(llvm::ArrayType::get(i64, 2));
-    }
-    ctx.store(first, i64, range, ctx.i64(0));
-    ctx.store(last, i64, range, ctx.i64(1));
-    llvm::Value *argv[] = {table, captured[0], captured[1], range};
-    for (int i = 0; i < 4; ++i)
-      ctx.store(argv[i], ptrTy, args, ctx.i64(i));
-    b.CreateCall(fn, {args});
+    callWithArgs(ctx, fn, {table, captured[0], captured[1]}, {first, last});
   });
 }
 
@@ -637,7 +783,8 @@ absl::Status emitDepthwise(LoweringContext &ctx, const Axis &h, const Axis &w,
     oc = b.CreateAdd(
         b.CreateMul(b.CreateURem(plane, ctx.i64(C)), ctx.i64(mult)), j);
     if (epi)
-      epiData = epi->prepare(b.CreateUDiv(plane, ctx.i64(C)), ctx.i64(0));
+      epiData = epi->prepare(b.CreateUDiv(plane, ctx.i64(C)), ctx.i64(0),
+                              ctx.i64(0));
     llvm::Value *wrow = b.CreateGEP(lowp::storageType(ctx, dt), values[2],
                                     b.CreateMul(oc, ctx.i64(KK)));
     for (int64_t i = 0; i < KK; ++i)
@@ -796,6 +943,179 @@ absl::Status emitDirectConv(const Op &op, LoweringContext &ctx) {
   return absl::OkStatus();
 }
 
+/// The GEMM entry point `name` for `gs` (emitted by the first call site;
+/// convs of one shape share it, as each costs compile time) and its scratch
+/// bytes per thread, which ride on an attribute. `blocking` is set to the
+/// kernel's when this call emits it.
+absl::StatusOr<llvm::Function *> gemmEntry(LoweringContext &ctx,
+                                           const std::string &name,
+                                           const GemmShape &gs,
+                                           const GemmEpilogue &e,
+                                           const GemmOptions &o,
+                                           int64_t &perThread,
+                                           GemmBlocking *blocking = nullptr) {
+  if (llvm::Function *f = ctx.module().getFunction(name)) {
+    perThread = std::stoll(
+        f->getFnAttribute("tcpu-scratch-bytes").getValueAsString().str());
+    return f;
+  }
+  absl::StatusOr<GemmKernel> kernel =
+      emitGemmFunction(ctx.module(), ctx.target(), gs, e, name, o);
+  if (!kernel.ok())
+    return kernel.status();
+  perThread = kernel->scratchBytesPerThread;
+  if (blocking)
+    *blocking = kernel->blocking;
+  kernel->function->addFnAttr("tcpu-scratch-bytes", std::to_string(perThread));
+  return kernel->function;
+}
+
+/// Tasks (image, group, column block) the panel form aims at, so that a
+/// small batch still keeps a few threads busy.
+constexpr int64_t kMinConvTasks = 8;
+
+/// Whether the conv's weight (operand wOperand of ctx.op()) may be packed
+/// at compile time: an f32 constant that nothing else in a fused op reads
+/// as it is (the conv's input, the epilogue).
+bool weightPackable(const LoweringContext &ctx, int wOperand,
+                    const ConvEpilogue *epi, int64_t floats) {
+  if (epi && (epi->operands[0] == wOperand ||
+              std::count(epi->readOperands.begin(), epi->readOperands.end(),
+                          wOperand) > 0))
+    return false;
+  return prepackable(ctx, wOperand, floats);
+}
+
+/// f32 conv2d through im2col without a col buffer: the OH*OW output
+/// columns of each (image, group) are split into blocks of NCB columns
+/// (K x NCB floats fill about half of L2), and each (image, group, block)
+/// task packs its block's im2col straight into the GEMM's B panels
+/// (im2colPanels, in this thread's scratch, where the GEMM's L2 block
+/// stays) and runs a single-threaded GEMM on them into the output columns
+/// of the block (ldc = OH*OW). The last block may be narrower or up to
+/// half a block wider: a second GEMM entry with the same blocking, so the
+/// panels have one layout.
+absl::Status emitPanelConv(LoweringContext &ctx, const Axis &h, const Axis &w,
+                           int64_t N, int64_t C, int64_t groups, int64_t Cg,
+                           GemmShape gs, const GemmEpilogue &e, int wOperand,
+                           bool hasBias, const ConvEpilogue *epi) {
+  const int64_t P = h.out * w.out, K = gs.K, Mg = gs.M, M = Mg * groups,
+                inPlane = h.in * w.in;
+  auto roundUp = [](int64_t a, int64_t m) { return ceilDiv(a, m) * m; };
+  GemmOptions o;
+  o.parallel = false;
+  o.prepackedB = true;
+  o.prepackedA = weightPackable(ctx, wOperand, epi, M * K);
+  const int64_t NR0 = chooseGemmBlocking(ctx.target(), gs, true).NR;
+  const int64_t ncMax =
+      std::max(NR0, ctx.target().l2CacheBytes / 2 / (K * 4) / NR0 * NR0);
+  // Enough tasks for a few threads, but blocks of at least 64 columns (each
+  // re-reads A, and re-packs it when it is not prepacked).
+  int64_t blocks = std::max(
+      ceilDiv(P, ncMax), std::min(ceilDiv(kMinConvTasks, N * groups),
+                                  ceilDiv(P, std::max<int64_t>(NR0, 64))));
+  const int64_t NCB = blocks == 1 ? P : roundUp(ceilDiv(P, blocks), NR0);
+  blocks = ceilDiv(P, NCB);
+  int64_t lastWidth = P - (blocks - 1) * NCB;
+  // A sliver of a last block would cost a task and a pass over A for a
+  // few columns: the block before takes it (at most 1.5 NCB wide).
+  if (blocks > 1 && lastWidth * 2 < NCB) {
+    --blocks;
+    lastWidth += NCB;
+  }
+  GemmShape full = gs;
+  full.N = NCB;
+  full.ldc = P;
+  o.blocking = chooseGemmBlocking(ctx.target(), full, true);
+  o.blocking->packB = true;
+  const GemmBlocking bl = *o.blocking;
+  // What the panel layouts depend on (MR and KC follow from Mg and K, NR is
+  // named) is in the name, so entries shared across convs agree on them.
+  auto nameOf = [&](int64_t width) {
+    return "tcpu_conv_gemm_" + std::to_string(Mg) + "x" +
+           std::to_string(width) + "x" + std::to_string(K) + "_ld" +
+           std::to_string(P) + "_nr" + std::to_string(bl.NR) +
+           (hasBias ? "_bias" : "") + (o.prepackedA ? "_pa" : "") + "_pb" +
+           (epi ? "_" + epi->key : "");
+  };
+  int64_t fullScratch = 0, lastScratch = 0;
+  absl::StatusOr<llvm::Function *> fullGemm =
+      gemmEntry(ctx, nameOf(NCB), full, e, o, fullScratch);
+  if (!fullGemm.ok())
+    return fullGemm.status();
+  GemmShape last = full;
+  last.N = lastWidth;
+  absl::StatusOr<llvm::Function *> lastGemm =
+      lastWidth == NCB
+          ? fullGemm
+          : gemmEntry(ctx, nameOf(lastWidth), last, e, o, lastScratch);
+  if (!lastGemm.ok())
+    return lastGemm.status();
+  // Floats between two groups' weights: Mg x K as stored, or their panels.
+  int64_t wGroupStride = Mg * K;
+  if (o.prepackedA)
+    wGroupStride = prepackOperand(ctx, wOperand, /*asA=*/true, full, bl,
+                                  groups, Mg * K);
+  // Per thread: the block's panels, the row buffer, the GEMM's packing.
+  const int64_t Npad = roundUp(std::max(NCB, lastWidth), bl.NR);
+  const int64_t panelFloats = roundUp(K * Npad, 16),
+                tmpFloats = roundUp(Npad, 16);
+  const int64_t gemmBytes = std::max(fullScratch, lastScratch);
+  const int64_t bytes = (panelFloats + tmpFloats) * 4 + gemmBytes;
+  llvm::Value *table = im2colTable(ctx, Cg, h, w, bl.KC, bl.NR);
+  llvm::Function *pack = im2colPanels(ctx, w.stride);
+  llvm::IRBuilder<> &b = ctx.b();
+  auto operandPtr = [&](int i) {
+    return ctx.operandPtr(epi ? epi->operands[i] : i);
+  };
+  std::vector<llvm::Value *> captured;
+  const int64_t tasks = N * groups * blocks;
+  ctx.emitParallelFor(tasks, ceilDiv(kMinTaskWork * 8, Mg * K * NCB), captured,
+                      [&](llvm::Value *first, llvm::Value *lastTask) {
+    llvm::Value *x = operandPtr(0), *wp = operandPtr(1),
+                *bias = hasBias ? operandPtr(2) : nullptr,
+                *out = ctx.resultPtr(0);
+    llvm::Value *null = llvm::ConstantPointerNull::get(b.getPtrTy());
+    llvm::Value *scratch = threadScratch(ctx, ctx.i64(bytes));
+    llvm::Value *tmp = at(ctx, scratch, ctx.i64(panelFloats));
+    llvm::Value *gemmScratch =
+        gemmBytes > 0 ? at(ctx, scratch, ctx.i64(panelFloats + tmpFloats))
+                      : null;
+    ctx.emitLoop(first, lastTask, 1, [&](llvm::Value *t) {
+      llvm::Value *blk = b.CreateURem(t, ctx.i64(blocks));
+      llvm::Value *ng = b.CreateUDiv(t, ctx.i64(blocks));
+      llvm::Value *g = b.CreateURem(ng, ctx.i64(groups));
+      llvm::Value *n = b.CreateUDiv(ng, ctx.i64(groups));
+      llvm::Value *p0 = b.CreateMul(blk, ctx.i64(NCB));
+      llvm::Value *isLast = b.CreateICmpEQ(blk, ctx.i64(blocks - 1));
+      llvm::Value *nb =
+          b.CreateSelect(isLast, ctx.i64(lastWidth), ctx.i64(NCB));
+      llvm::Value *xg = at(
+          ctx, x,
+          b.CreateMul(b.CreateAdd(b.CreateMul(n, ctx.i64(C)),
+                                  b.CreateMul(g, ctx.i64(Cg))),
+                      ctx.i64(inPlane)));
+      callWithArgs(ctx, pack, {table, xg, scratch, tmp}, {p0, nb});
+      llvm::Value *wg = at(ctx, wp, b.CreateMul(g, ctx.i64(wGroupStride)));
+      llvm::Value *og = at(
+          ctx, out,
+          b.CreateAdd(b.CreateMul(b.CreateAdd(b.CreateMul(n, ctx.i64(M)),
+                                              b.CreateMul(g, ctx.i64(Mg))),
+                                  ctx.i64(P)),
+                      p0));
+      llvm::Value *bg =
+          hasBias ? at(ctx, bias, b.CreateMul(g, ctx.i64(Mg))) : null;
+      llvm::Function *f = *fullGemm;
+      llvm::Value *callee = b.CreateSelect(isLast, *lastGemm, f);
+      b.CreateCall(f->getFunctionType(), callee,
+                   {wg, scratch, og, bg, epi ? epi->prepare(n, g, p0) : null,
+                    gemmScratch});
+    }, "task");
+  });
+  ctx.finish();
+  return absl::OkStatus();
+}
+
 /// conv2d `op`, alone (epi null) or as the start of a fused epilogue.
 absl::Status lowerConv(const Op &op, LoweringContext &ctx,
                        const ConvEpilogue *epi) {
@@ -845,26 +1165,32 @@ absl::Status lowerConv(const Op &op, LoweringContext &ctx,
     e.custom = epi->apply;
     e.customKey = epi->key;
   }
+  // f32 constant weights are packed once, at compile time, per group.
+  const int wOperand = epi ? epi->operands[1] : 1;
+  if (!half && !direct)
+    return emitPanelConv(ctx, h, w, N, C, groups, Cg, gs, e, wOperand, hasBias,
+                         epi);
+  GemmOptions gopts;
+  gopts.prepackedA = !half && weightPackable(ctx, wOperand, epi, M * K);
   // Convs of one shape share their GEMM kernel (ResNets repeat shapes; each
   // kernel costs compile time); its scratch size rides on an attribute.
   const std::string gemmName =
       "tcpu_conv_gemm_" + std::to_string(gs.M) + "x" + std::to_string(gs.N) +
       "x" + std::to_string(gs.K) + (hasBias ? "_bias" : "") +
-      (epi ? "_" + epi->key : "");
-  llvm::Function *gemm = ctx.module().getFunction(gemmName);
+      (gopts.prepackedA ? "_pa" : "") + (epi ? "_" + epi->key : "");
   int64_t perThread = 0;
-  if (gemm) {
-    perThread = std::stoll(
-        gemm->getFnAttribute("tcpu-scratch-bytes").getValueAsString().str());
-  } else {
-    absl::StatusOr<GemmKernel> kernel =
-        emitGemmFunction(ctx.module(), ctx.target(), gs, e, gemmName);
-    if (!kernel.ok())
-      return kernel.status();
-    gemm = kernel->function;
-    perThread = kernel->scratchBytesPerThread;
-    gemm->addFnAttr("tcpu-scratch-bytes", std::to_string(perThread));
-  }
+  // The kernel's blocking (the prepacked flag does not change it).
+  GemmBlocking blocking = chooseGemmBlocking(ctx.target(), gs);
+  absl::StatusOr<llvm::Function *> entry =
+      gemmEntry(ctx, gemmName, gs, e, gopts, perThread, &blocking);
+  if (!entry.ok())
+    return entry.status();
+  llvm::Function *gemm = *entry;
+  // Floats between two groups' weights: Mg x K as stored, or their panels.
+  int64_t wGroupStride = Mg * K;
+  if (gopts.prepackedA)
+    wGroupStride = prepackOperand(ctx, wOperand, /*asA=*/true, gs, blocking,
+                                  groups, Mg * K);
 
   llvm::IRBuilder<> &b = ctx.b();
   auto operandPtr = [&](int i) {
@@ -920,7 +1246,7 @@ absl::Status lowerConv(const Op &op, LoweringContext &ctx,
           b.CreateMul(b.CreateAdd(b.CreateMul(n, ctx.i64(C)),
                                   b.CreateMul(g, ctx.i64(Cg))),
                       ctx.i64(inPlane)));
-      llvm::Value *wg = at(ctx, wp, b.CreateMul(g, ctx.i64(Mg * K)));
+      llvm::Value *wg = at(ctx, wp, b.CreateMul(g, ctx.i64(wGroupStride)));
       llvm::Value *og = b.CreateGEP(
           se, out,
           b.CreateMul(b.CreateAdd(b.CreateMul(n, ctx.i64(M)),
@@ -933,7 +1259,8 @@ absl::Status lowerConv(const Op &op, LoweringContext &ctx,
         B = col;
       }
       b.CreateCall(gemm, {wg, B, half ? o32 : og, bg,
-                          epi ? epi->prepare(n, g) : null, gemmScratch});
+                          epi ? epi->prepare(n, g, ctx.i64(0)) : null,
+                          gemmScratch});
       if (half)
         narrowInto(ctx, og, o32, Mg * P, dt);
     }, "g");

@@ -16,10 +16,11 @@
 // every index (a bad one makes the kernel return
 // KernelError::IndexOutOfRange before anything is written), then copies one
 // run per (outer, index) with vector moves. The plans mirror
-// planSlice / planPad of ir/ops/Shape.cpp (TODO: share them).
+// planPad of ir/ops/Shape.cpp; slices use its planSlice (ir/ops/SlicePlan.h).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Lowering.h"
+#include "ir/ops/SlicePlan.h"
 
 #include "ir/Tensor.h"
 
@@ -201,44 +202,11 @@ absl::Status lowerTranspose(const Op &op, LoweringContext &ctx) {
 absl::Status lowerSlice(const Op &op, LoweringContext &ctx) {
   const Shape &in = op.operand(0)->type.shape;
   int64_t rank = static_cast<int64_t>(in.size());
-  Shape starts = op.attrs.getInts("starts"), ends = op.attrs.getInts("ends");
-  size_t n = starts.size();
-  Shape axes, steps;
-  if (op.attrs.has("axes"))
-    axes = op.attrs.getInts("axes");
-  else
-    for (size_t i = 0; i < n; ++i)
-      axes.push_back(static_cast<int64_t>(i));
-  if (op.attrs.has("steps"))
-    steps = op.attrs.getInts("steps");
-  else
-    steps.assign(n, 1);
-  Shape start(rank, 0), step(rank, 1), count = in;
-  for (size_t i = 0; i < n; ++i) { // planSlice of ir/ops/Shape.cpp
-    int64_t a = axes[i] < 0 ? axes[i] + rank : axes[i];
-    int64_t d = in[a], s = starts[i], e = ends[i], st = steps[i];
-    if (s < 0)
-      s += d;
-    if (e < 0)
-      e += d;
-    int64_t c = 0;
-    if (st > 0) {
-      s = std::clamp<int64_t>(s, 0, d);
-      e = std::clamp<int64_t>(e, 0, d);
-      if (e > s)
-        c = 1 + (e - s - 1) / st;
-    } else if (d > 0) {
-      s = std::clamp<int64_t>(s, 0, d - 1);
-      e = std::clamp<int64_t>(e, -1, d - 1);
-      if (s > e) {
-        uint64_t mag = uint64_t(0) - static_cast<uint64_t>(st);
-        c = 1 + static_cast<int64_t>(static_cast<uint64_t>(s - e - 1) / mag);
-      }
-    }
-    start[a] = c ? s : 0;
-    step[a] = c > 1 ? st : 1;
-    count[a] = c;
-  }
+  absl::StatusOr<ops::SlicePlan> plan =
+      ops::planSlice(op.operand(0)->type, op.attrs);
+  if (!plan.ok())
+    return plan.status();
+  const Shape &start = plan->start, &step = plan->step, &count = plan->shape;
   if (count != op.result(0)->type.shape)
     return absl::InternalError("slice plan disagrees with the inferred type");
   Shape strides = stridesOf(in);

@@ -46,7 +46,11 @@ absl::StatusOr<llvm::Value *> emitElementwiseOp(const Op &op,
 /// loads operand k as element type operandTypes[k], with NumPy
 /// broadcasting, and stores what `compute` returns as resultType; vectors
 /// of the target's width with a scalar remainder. `compute` gets and returns
-/// values in memory form (nothing is widened).
+/// values in memory form (nothing is widened). Large nests run on the
+/// model's threads, so `compute` may be emitted into an outlined function
+/// (LoweringContext::emitParallelFor): it must build on its arguments,
+/// constants and ctx only, never on values emitted before the loop; its
+/// failIf checks work there.
 void emitElementwiseLoop(
     LoweringContext &ctx, const std::vector<llvm::Type *> &operandTypes,
     llvm::Type *resultType,

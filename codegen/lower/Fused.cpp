@@ -7,7 +7,8 @@
 // the result is stored once: no intermediate buffers. Between body ops a
 // value is kept in its memory form, so an f16/bf16 intermediate is rounded
 // as the interpreter rounds it, and each op gets its operands in the form
-// its own kernel would load them.
+// its own kernel would load them. Large nests run on the model's threads,
+// as single elementwise ops do (lower/Elementwise.cpp).
 //
 // kind "epilogue": the first body op's kernel (conv2d: lower/Conv.cpp; the
 // GEMM ops: one emitGemmFunction call here) with the rest of the body
@@ -26,6 +27,7 @@
 #include "codegen/lower/Elementwise.h"
 #include "codegen/lower/Epilogue.h"
 #include "codegen/lower/LowPrecision.h"
+#include "codegen/lower/Prepack.h"
 #include "passes/FusionUtils.h"
 
 #include "llvm/IR/Constants.h"
@@ -262,13 +264,15 @@ llvm::Value *applyEpilogue(LoweringContext &ctx, const Epilogue &e,
   return v;
 }
 
-/// The table of slot base pointers for image n and group g (conv), in an
-/// entry-block alloca of the function being emitted (the kernel, or its
-/// outlined parallel body, where operandPtr gives that function's copies).
+/// The table of slot base pointers for image n, group g and pixels from
+/// `first` on (conv), in an entry-block alloca of the function being
+/// emitted (the kernel, or its outlined parallel body, where operandPtr
+/// gives that function's copies). Slots that vary along pixels start at
+/// `first`; per-channel ones do not move.
 struct Table {
   llvm::Value *storage = nullptr;
   llvm::Value *build(LoweringContext &ctx, const Epilogue &e, llvm::Value *n,
-                     llvm::Value *g, int64_t groupRows) {
+                     llvm::Value *g, llvm::Value *first, int64_t groupRows) {
     llvm::IRBuilder<> &b = ctx.b();
     // One table per function: a parallel loop body is a function of its own.
     if (storage && llvm::cast<llvm::Instruction>(storage)->getFunction() !=
@@ -286,6 +290,8 @@ struct Table {
       llvm::Value *off = b.CreateAdd(
           b.CreateMul(n, ctx.i64(a.imageStride)),
           b.CreateMul(g, ctx.i64(groupRows * a.rowStride)));
+      if (a.colStride != 0)
+        off = b.CreateAdd(off, first);
       llvm::Value *p = b.CreateGEP(b.getFloatTy(),
                                    ctx.operandPtr(e.slots[s].operand), off);
       b.CreateAlignedStore(p, b.CreateConstGEP2_32(
@@ -308,14 +314,17 @@ absl::Status lowerConvEpilogue(const Epilogue &e, LoweringContext &ctx) {
   ConvEpilogue ce;
   for (const Value *v : conv.operands)
     ce.operands.push_back(v ? e.operandOf.at(v) : -1);
-  ce.prepare = [&ctx, &e, table, groupRows](llvm::Value *n, llvm::Value *g) {
-    return table->build(ctx, e, n, g, groupRows);
+  ce.prepare = [&ctx, &e, table, groupRows](llvm::Value *n, llvm::Value *g,
+                                            llvm::Value *first) {
+    return table->build(ctx, e, n, g, first, groupRows);
   };
   ce.apply = [&ctx, &e, status](llvm::IRBuilderBase &b, llvm::Value *v,
                                 llvm::Value *row, llvm::Value *col,
                                 llvm::Value *mask, llvm::Value *data) {
     return applyEpilogue(ctx, e, b, v, row, col, mask, data, *status);
   };
+  for (const Epilogue::Slot &slot : e.slots)
+    ce.readOperands.push_back(slot.operand);
   ce.key = epilogueKey(e);
   absl::Status s = lowerConv2dWithEpilogue(conv, ctx, ce);
   return s.ok() ? *status : s;
@@ -372,20 +381,40 @@ absl::Status lowerGemmEpilogue(const Epilogue &e, LoweringContext &ctx) {
   };
   // GEMMs of one shape and equal epilogue code share their core.
   ge.customKey = epilogueKey(e);
+  // Constant (weight) operands are packed once, at compile time, unless
+  // something else reads them as they are (the other factor, the bias, the
+  // epilogue).
+  const int opA = e.operandOf.at(a.operand(0));
+  const int opB = e.operandOf.at(a.operand(1));
+  auto onlyFactor = [&](int i, int other) {
+    if (i == other || i == bias)
+      return false;
+    for (const Epilogue::Slot &slot : e.slots)
+      if (slot.operand == i)
+        return false;
+    return true;
+  };
+  GemmOptions o;
+  o.prepackedA = prepackable(ctx, opA, s.M * s.K) && onlyFactor(opA, opB);
+  o.prepackedB = prepackable(ctx, opB, s.K * s.N) && onlyFactor(opB, opA);
   absl::StatusOr<GemmKernel> kernel =
       emitGemmFunction(ctx.module(), ctx.target(), s, ge,
-                       ctx.function()->getName().str() + ".gemm");
+                       ctx.function()->getName().str() + ".gemm", o);
   if (!kernel.ok())
     return kernel.status();
   if (!status.ok())
     return status;
+  if (o.prepackedA)
+    prepackOperand(ctx, opA, /*asA=*/true, s, kernel->blocking);
+  if (o.prepackedB)
+    prepackOperand(ctx, opB, /*asA=*/false, s, kernel->blocking);
   Table table;
   llvm::IRBuilder<> &b = ctx.b();
   llvm::Value *null = llvm::ConstantPointerNull::get(b.getPtrTy());
-  llvm::Value *data = table.build(ctx, e, ctx.i64(0), ctx.i64(0), 0);
+  llvm::Value *data =
+      table.build(ctx, e, ctx.i64(0), ctx.i64(0), ctx.i64(0), 0);
   b.CreateCall(kernel->function,
-               {ctx.operandPtr(e.operandOf.at(a.operand(0))),
-                ctx.operandPtr(e.operandOf.at(a.operand(1))), ctx.resultPtr(0),
+               {ctx.operandPtr(opA), ctx.operandPtr(opB), ctx.resultPtr(0),
                 bias >= 0 ? ctx.operandPtr(bias) : null, data, null});
   ctx.finish();
   return absl::OkStatus();

@@ -15,6 +15,10 @@
 //   pass over the result: y = f32(y + beta * c), in double.
 // - K = 0: the product is 0, so the result is alpha * 0 [+ beta * C] [+ bias];
 //   empty results do nothing.
+// f32 operands defined by constants (weights) are packed into the kernel's
+// panels at compile time (lower/Prepack.h) when one matrix serves every
+// call: linear's weight, matmul's rhs without batch dims (or lhs when it is
+// one matrix), either gemm factor.
 // f16 and bf16: the operands are widened into f32 temporaries, the f32
 // kernel runs, and a pass rounds the f32 result (plus C or bias) to the
 // dtype. The temporaries live in one tcpu_thread_scratch buffer, followed by
@@ -33,6 +37,7 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/Gemm.h"
 #include "codegen/Lowering.h"
+#include "codegen/lower/Prepack.h"
 #include "codegen/lower/RowSupport.h"
 
 #include <cmath>
@@ -50,14 +55,33 @@ int64_t product(const Shape &s, size_t from, size_t to) {
   return p;
 }
 
+/// Emits the kernel of an f32 product of operands 0 x 1, those that are
+/// constants packed at compile time (their operandPtr then points at the
+/// panels).
+absl::StatusOr<GemmKernel> emitF32Gemm(LoweringContext &ctx,
+                                       const GemmShape &shape,
+                                       const GemmEpilogue &epilogue = {},
+                                       bool mayPrepackA = true,
+                                       bool mayPrepackB = true) {
+  GemmOptions o;
+  o.prepackedA = mayPrepackA && prepackable(ctx, 0);
+  o.prepackedB = mayPrepackB && prepackable(ctx, 1);
+  absl::StatusOr<GemmKernel> kernel =
+      emitGemmFunction(ctx.module(), ctx.target(), shape, epilogue,
+                       ctx.function()->getName().str() + ".gemm", o);
+  if (kernel.ok() && o.prepackedA)
+    prepackOperand(ctx, 0, /*asA=*/true, shape, kernel->blocking);
+  if (kernel.ok() && o.prepackedB)
+    prepackOperand(ctx, 1, /*asA=*/false, shape, kernel->blocking);
+  return kernel;
+}
+
 /// Calls a kernel for `shape` writing operands 0 x 1 into result 0;
 /// `bias` and `residual` are operand indices or -1.
 absl::Status emitGemmCall(LoweringContext &ctx, const GemmShape &shape,
                           const GemmEpilogue &epilogue, int bias,
                           int residual = -1) {
-  absl::StatusOr<GemmKernel> kernel =
-      emitGemmFunction(ctx.module(), ctx.target(), shape, epilogue,
-                       ctx.function()->getName().str() + ".gemm");
+  absl::StatusOr<GemmKernel> kernel = emitF32Gemm(ctx, shape, epilogue);
   if (!kernel.ok())
     return kernel.status();
   llvm::IRBuilder<> &b = ctx.b();
@@ -424,9 +448,13 @@ absl::Status lowerMatmul(const Op &op, LoweringContext &ctx) {
   s.M = fold ? batches * M : M;
   s.N = N;
   s.K = K;
+  // f32: a constant operand that is one matrix for every batch (or, folded,
+  // the lhs of all of them) is packed once.
   absl::StatusOr<GemmKernel> kernel =
-      emitGemmFunction(ctx.module(), ctx.target(), s, {},
-                       ctx.function()->getName().str() + ".gemm");
+      dt == DType::F32
+          ? emitF32Gemm(ctx, s, {}, fold || aBatches == 1, bBatches == 1)
+          : emitGemmFunction(ctx.module(), ctx.target(), s, {},
+                             ctx.function()->getName().str() + ".gemm");
   if (!kernel.ok())
     return kernel.status();
   F32Views v = stageF32(ctx, dt, {0, 1}, &*kernel);
@@ -570,8 +598,10 @@ absl::Status lowerGemm(const Op &op, LoweringContext &ctx) {
   // The product into the result (or an f32 temporary), then C added by a
   // pass in double.
   absl::StatusOr<GemmKernel> kernel =
-      emitGemmFunction(ctx.module(), ctx.target(), s, {},
-                       ctx.function()->getName().str() + ".gemm");
+      dt == DType::F32 ? emitF32Gemm(ctx, s)
+                       : emitGemmFunction(ctx.module(), ctx.target(), s, {},
+                                          ctx.function()->getName().str() +
+                                              ".gemm");
   if (!kernel.ok())
     return kernel.status();
   F32Views v = stageF32(ctx, dt, {0, 1}, &*kernel);

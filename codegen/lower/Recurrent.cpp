@@ -19,6 +19,12 @@
 //    buffer, so every step GEMM has one shape; each step's h is also stored
 //    into y, the last one into y_h (and c into y_c).
 //
+// Constant W and R (f32) are packed into their GEMM's B panels at compile
+// time (lower/Prepack.h): the projection then never packs W, and the steps
+// read R's panels instead of transposing it once per direction and packing
+// it every step (not for GRU without linear_before_reset, whose two step
+// GEMMs split R).
+//
 // GRU needs the reset gate before its third recurrent product:
 // - linear_before_reset = 0: GEMM of the z and r columns, gate math 1 (z, and
 //   r*h into a buffer), GEMM (r*h) x R_h^T into the h columns, gate math 2;
@@ -36,6 +42,7 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/Gemm.h"
 #include "codegen/Lowering.h"
+#include "codegen/lower/Prepack.h"
 #include "codegen/lower/RowSupport.h"
 #include "codegen/lower/VectorMath.h"
 
@@ -65,30 +72,40 @@ int64_t roundUp16(int64_t floats) { return (floats + 15) / 16 * 16; }
 struct SharedGemm {
   llvm::Function *function = nullptr;
   int64_t scratchPerThread = 0;
+  GemmBlocking blocking;
 };
 
+/// `prepackedB`: B comes packed at compile time (a constant W or R).
 absl::StatusOr<SharedGemm> sharedGemm(LoweringContext &ctx, const GemmShape &s,
-                                      bool bias) {
+                                      bool bias, bool prepackedB = false) {
   std::string name = "tcpu_rnn_gemm_" + std::to_string(s.M) + "x" +
                      std::to_string(s.N) + "x" + std::to_string(s.K) + "_" +
                      (s.transB ? "t" : "n") + "_lda" + std::to_string(s.lda) +
                      "_ldb" + std::to_string(s.ldb) + "_ldc" +
                      std::to_string(s.ldc) + (s.beta != 0.0f ? "_acc" : "") +
-                     (bias ? "_bias" : "");
-  if (llvm::Function *f = ctx.module().getFunction(name))
-    return SharedGemm{f, std::stoll(f->getFnAttribute("tcpu-scratch-bytes")
-                                        .getValueAsString()
-                                        .str())};
+                     (bias ? "_bias" : "") + (prepackedB ? "_pb" : "");
+  if (llvm::Function *f = ctx.module().getFunction(name)) {
+    // The blocking emitGemmFunction chose for the same shape.
+    GemmBlocking bl = chooseGemmBlocking(ctx.target(), s, prepackedB);
+    bl.packB = bl.packB || prepackedB;
+    return SharedGemm{f,
+                      std::stoll(f->getFnAttribute("tcpu-scratch-bytes")
+                                     .getValueAsString()
+                                     .str()),
+                      bl};
+  }
   GemmEpilogue e;
   if (bias)
     e.bias = GemmEpilogue::Bias::PerColumn;
+  GemmOptions o;
+  o.prepackedB = prepackedB;
   absl::StatusOr<GemmKernel> k =
-      emitGemmFunction(ctx.module(), ctx.target(), s, e, name);
+      emitGemmFunction(ctx.module(), ctx.target(), s, e, name, o);
   if (!k.ok())
     return k.status();
   k->function->addFnAttr("tcpu-scratch-bytes",
                          std::to_string(k->scratchBytesPerThread));
-  return SharedGemm{k->function, k->scratchBytesPerThread};
+  return SharedGemm{k->function, k->scratchBytesPerThread, k->blocking};
 }
 
 class RecurrentLowering {
@@ -171,9 +188,15 @@ private:
   // The step GEMMs read R^T in place from rt_ (transposed once per
   // direction), or R itself with transB (the GEMM then packs it each step).
   bool transposeR_ = false;
+  /// > 0 when R is a constant packed at compile time for stepA_ (not for
+  /// GRU without linear_before_reset, whose two step GEMMs split R): the
+  /// floats between two directions' panels.
+  int64_t packedRStride_ = 0;
   /// The step GEMMs' B operand from gate row `row` on: the direction's R
-  /// (transB) or its transpose.
+  /// (transB), its transpose, or its packed panels.
   llvm::Value *stepB(llvm::Value *dir, int64_t row) {
+    if (packedRStride_ > 0)
+      return at(r_, mul(dir, packedRStride_));
     if (transposeR_)
       return at(rt_, row);
     return at(r_, add(mul(dir, G_ * H_ * H_), i64(row * H_)));
@@ -416,10 +439,14 @@ absl::Status RecurrentLowering::run() {
     s.N = N_;
     s.K = I_;
     s.transB = true;
-    absl::StatusOr<SharedGemm> g = sharedGemm(ctx_, s, bOp_ != nullptr);
+    // Constant weights (W, and R below) are packed once, at compile time.
+    const bool packW = prepackable(ctx_, 1, N_ * I_);
+    absl::StatusOr<SharedGemm> g = sharedGemm(ctx_, s, bOp_ != nullptr, packW);
     if (!g.ok())
       return g.status();
     proj = *g;
+    if (packW)
+      prepackOperand(ctx_, 1, /*asA=*/false, s, proj.blocking);
     GemmShape step;
     step.M = B_;
     step.K = H_;
@@ -434,15 +461,20 @@ absl::Status RecurrentLowering::run() {
     // With more than one step, R is transposed once: the GEMM then reads
     // R^T in place (small batches) or packs it with vector copies, where
     // packing from R (transB) would transpose it again at every step.
-    transposeR_ = T_ > 1;
+    const bool packR = prepackable(ctx_, 2, D_ * GH * H_) &&
+                       !(cell_ == Cell::Gru && !lbr_);
+    transposeR_ = T_ > 1 && !packR;
     if (!transposeR_) {
       step.transB = true;
       step.ldb = H_;
     }
-    g = sharedGemm(ctx_, step, lbr_ && bOp_);
+    g = sharedGemm(ctx_, step, lbr_ && bOp_, packR);
     if (!g.ok())
       return g.status();
     stepA_ = *g;
+    if (packR)
+      packedRStride_ = prepackOperand(ctx_, 2, /*asA=*/false, step,
+                                      stepA_.blocking, D_, GH * H_);
     if (cell_ == Cell::Gru && !lbr_) {
       step.N = H_;
       g = sharedGemm(ctx_, step, false);

@@ -1,7 +1,10 @@
 //===- Conv.cpp - Conv ops: type inference and reference semantics ---===//
 //
 // conv2d, max_pool2d, avg_pool2d (NCHW, ONNX attribute conventions: pads are
-// [top, left, bottom, right]) and global_avg_pool. The reference loops over
+// [top, left, bottom, right]), global_avg_pool, and max_pool2d_blocked (the
+// max pool on the blocked [N, Cb, H, W, B] layout of ir/ops/Layout.cpp, each
+// lane pooled as its own plane: padding lanes of zeros give 0, or -inf in a
+// window that reaches no input position). The reference loops over
 // raw arrays, floats in double and integers in int64 (conv accumulation wraps
 // modulo 2^64 so that overflow is defined; stores saturate).
 //
@@ -36,18 +39,7 @@ std::string mnemonicOf(const InferContext &ctx) {
   return std::string(ctx.info.mnemonic);
 }
 
-/// Checks that attribute `name` is a list of `n` values >= `min`.
-absl::Status checkIntList(const InferContext &ctx, const std::string &name,
-                          size_t n, int64_t min, std::string_view what) {
-  std::vector<int64_t> v = ctx.attrs.getInts(name);
-  bool ok = v.size() == n;
-  for (int64_t x : v)
-    ok = ok && x >= min;
-  if (ok)
-    return absl::OkStatus();
-  return invalid(mnemonicOf(ctx) + " " + name + " must be " + std::to_string(n) +
-                 " " + std::string(what) + ", got " + listStr(v));
-}
+using ops::checkIntList;
 
 int64_t floorDiv(int64_t a, int64_t b) {
   return a >= 0 ? a / b : -((-a + b - 1) / b);
@@ -225,32 +217,21 @@ absl::StatusOr<std::vector<Tensor>> evalConv2d(const EvalContext &ctx) {
 
 // ----- pooling -------------------------------------------------------------
 
-absl::Status inferPool2d(InferContext &ctx) {
+namespace {
+
+/// The checks and output extent shared by the pools in NCHW and in the
+/// blocked layout: attribute lists, pads against the dilated kernel, and a
+/// non-empty [oh, ow] for input plane h x w (axes 2 and 3 of x in both).
+absl::Status inferPoolExtent(InferContext &ctx, int64_t &oh, int64_t &ow) {
   std::string op = mnemonicOf(ctx);
-  bool isMax = ctx.info.kind == OpKind::MaxPool2d;
-  if (absl::Status s = ops::requirePlainOperands(ctx); !s.ok())
-    return s;
-  if (absl::Status s =
-          isMax ? ops::requireDType(ctx, 0, isFloatOrInteger,
-                                    "a float or integer type")
-                : ops::requireDType(ctx, 0, isFloat, "a float type");
-      !s.ok())
-    return s;
-  if (absl::Status s = ops::requireRank(ctx, 0, 4, 4); !s.ok())
-    return s;
-  if (absl::Status s = checkIntList(ctx, "kernel", 2, 1, "positive integers");
-      !s.ok())
-    return s;
-  if (absl::Status s = checkIntList(ctx, "strides", 2, 1, "positive integers");
-      !s.ok())
-    return s;
-  if (absl::Status s = checkIntList(ctx, "dilations", 2, 1, "positive integers");
-      !s.ok())
-    return s;
-  if (absl::Status s = checkIntList(
-          ctx, "pads", 4, 0, "non-negative integers [top, left, bottom, right]");
-      !s.ok())
-    return s;
+  for (auto check :
+       {checkIntList(ctx, "kernel", 2, 1, "positive integers"),
+        checkIntList(ctx, "strides", 2, 1, "positive integers"),
+        checkIntList(ctx, "dilations", 2, 1, "positive integers"),
+        checkIntList(ctx, "pads", 4, 0,
+                     "non-negative integers [top, left, bottom, right]")})
+    if (!check.ok())
+      return check;
   const TensorType &x = ctx.operand(0);
   std::vector<int64_t> k = ctx.attrs.getInts("kernel"),
                        strides = ctx.attrs.getInts("strides"),
@@ -264,15 +245,52 @@ absl::Status inferPool2d(InferContext &ctx) {
                      " must be smaller than the dilated kernel " + listStr(k) +
                      " (dilations " + listStr(dil) + ")");
   }
-  int64_t oh = windowOutSize(x.shape[2], k[0], strides[0], pads[0], pads[2],
-                             dil[0], ceilMode);
-  int64_t ow = windowOutSize(x.shape[3], k[1], strides[1], pads[1], pads[3],
-                             dil[1], ceilMode);
+  oh = windowOutSize(x.shape[2], k[0], strides[0], pads[0], pads[2], dil[0],
+                     ceilMode);
+  ow = windowOutSize(x.shape[3], k[1], strides[1], pads[1], pads[3], dil[1],
+                     ceilMode);
   if (oh < 1 || ow < 1)
     return invalid(op + " output would be empty: x " + x.str() + ", kernel " +
                    listStr(k) + ", pads " + listStr(pads) + ", dilations " +
                    listStr(dil));
+  return absl::OkStatus();
+}
+
+} // namespace
+
+absl::Status inferPool2d(InferContext &ctx) {
+  bool isMax = ctx.info.kind == OpKind::MaxPool2d;
+  if (absl::Status s = ops::requirePlainOperands(ctx); !s.ok())
+    return s;
+  if (absl::Status s =
+          isMax ? ops::requireDType(ctx, 0, isFloatOrInteger,
+                                    "a float or integer type")
+                : ops::requireDType(ctx, 0, isFloat, "a float type");
+      !s.ok())
+    return s;
+  if (absl::Status s = ops::requireRank(ctx, 0, 4, 4); !s.ok())
+    return s;
+  int64_t oh = 0, ow = 0;
+  if (absl::Status s = inferPoolExtent(ctx, oh, ow); !s.ok())
+    return s;
+  const TensorType &x = ctx.operand(0);
   ctx.results = {TensorType(x.dtype, {x.shape[0], x.shape[1], oh, ow})};
+  return absl::OkStatus();
+}
+
+absl::Status inferMaxPool2dBlocked(InferContext &ctx) {
+  for (auto check :
+       {ops::requirePlainOperands(ctx),
+        ops::requireDType(
+            ctx, 0, [](DType t) { return t == DType::F32; }, "dtype f32"),
+        ops::requireRank(ctx, 0, 5, 5)})
+    if (!check.ok())
+      return check;
+  int64_t oh = 0, ow = 0;
+  if (absl::Status s = inferPoolExtent(ctx, oh, ow); !s.ok())
+    return s;
+  const Shape &xs = ctx.operand(0).shape;
+  ctx.results = {TensorType(DType::F32, {xs[0], xs[1], oh, ow, xs[4]})};
   return absl::OkStatus();
 }
 
@@ -344,6 +362,32 @@ absl::StatusOr<std::vector<Tensor>> evalMaxPool2d(const EvalContext &ctx) {
         ctx.resultTypes[0], maxPool(ops::toDoubleVector(x), planes, g)));
   return ops::one(ops::tensorFromInt64s(
       ctx.resultTypes[0], maxPool(ops::toInt64Vector(x), planes, g)));
+}
+
+/// Each lane of the blocked [N, Cb, H, W, B] input pools as a plane of its
+/// own: the input is read as N*Cb*B planes, pooled, and written back.
+absl::StatusOr<std::vector<Tensor>> evalMaxPool2dBlocked(const EvalContext &ctx) {
+  if (absl::Status s = ops::checkEvalTypes(ctx); !s.ok())
+    return s;
+  const Shape &xs = ctx.operand(0).shape(), &os = ctx.resultTypes[0].shape;
+  PoolGeometry g = poolGeometry(ctx);
+  const int64_t B = xs[4], inPlane = xs[2] * xs[3], outPlane = os[2] * os[3];
+  const int64_t blocks = xs[0] * xs[1];
+  std::vector<double> x = ops::toDoubleVector(ctx.operand(0));
+  // [blocks, P, B] <-> [blocks, B, P] (one plane per lane).
+  auto transpose = [&](const std::vector<double> &v, int64_t P, bool toPlanes) {
+    std::vector<double> t(v.size());
+    for (int64_t i = 0; i < blocks; ++i)
+      for (int64_t p = 0; p < P; ++p)
+        for (int64_t l = 0; l < B; ++l) {
+          int64_t lanesLast = (i * P + p) * B + l, planes = (i * B + l) * P + p;
+          t[toPlanes ? planes : lanesLast] = v[toPlanes ? lanesLast : planes];
+        }
+    return t;
+  };
+  std::vector<double> y = maxPool(transpose(x, inPlane, true), blocks * B, g);
+  return ops::one(
+      ops::tensorFromDoubles(ctx.resultTypes[0], transpose(y, outPlane, false)));
 }
 
 absl::StatusOr<std::vector<Tensor>> evalAvgPool2d(const EvalContext &ctx) {

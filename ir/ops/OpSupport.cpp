@@ -158,6 +158,19 @@ absl::Status requirePlainOperands(const InferContext &ctx) {
   return absl::OkStatus();
 }
 
+absl::Status checkIntList(const InferContext &ctx, const std::string &name,
+                          size_t n, int64_t min, std::string_view what) {
+  std::vector<int64_t> v = ctx.attrs.getInts(name);
+  bool ok = v.size() == n;
+  for (int64_t x : v)
+    ok = ok && x >= min;
+  if (ok)
+    return absl::OkStatus();
+  return invalid(std::string(ctx.info.mnemonic) + " " + name + " must be " +
+                 std::to_string(n) + " " + std::string(what) + ", got " +
+                 attrValueToString(AttrValue(v)));
+}
+
 std::vector<double> toDoubleVector(const Tensor &t) {
   int64_t n = t.numElements();
   std::vector<double> v(static_cast<size_t>(n));

@@ -72,6 +72,11 @@ namespace tcpu::ops {
 /// the op, the operand and its type.
 absl::Status requirePlainOperands(const InferContext &ctx);
 
+/// Error unless attribute `name` is a list of `n` values >= `min`:
+/// "<op> <name> must be <n> <what>, got [..]".
+absl::Status checkIntList(const InferContext &ctx, const std::string &name,
+                          size_t n, int64_t min, std::string_view what);
+
 /// Element values as a flat row-major vector (f16/bf16 decoded, bool 0/1).
 std::vector<double> toDoubleVector(const Tensor &t);
 /// Element values as a flat row-major vector of int64 (integer, bool dtypes).

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ir/ops/OpSupport.h"
+#include "ir/ops/SlicePlan.h"
 
 #include <algorithm>
 #include <cstring>
@@ -19,6 +20,8 @@ namespace tcpu {
 namespace {
 
 using ops::invalid;
+using ops::planSlice;
+using ops::SlicePlan;
 
 std::string listToString(const std::vector<int64_t> &v) {
   return shapeToString(v);
@@ -229,92 +232,6 @@ planConcat(const std::vector<const TensorType *> &inputs, int64_t axisAttr) {
   return ConcatPlan{axis, out};
 }
 
-// ----- slice ----------------------------------------------------------------
-
-/// Per axis of the input: first source coordinate, step, result size.
-struct SlicePlan {
-  Shape start, step, shape;
-};
-
-absl::StatusOr<SlicePlan> planSlice(const TensorType &x,
-                                    const Attributes &attrs) {
-  int64_t rank = x.rank();
-  Shape starts = attrs.getInts("starts"), ends = attrs.getInts("ends");
-  size_t n = starts.size();
-  if (ends.size() != n)
-    return invalid("slice starts " + listToString(starts) + " and ends " +
-                   listToString(ends) + " have different lengths");
-  Shape axes, steps;
-  if (attrs.has("axes")) {
-    axes = attrs.getInts("axes");
-    if (axes.size() != n)
-      return invalid("slice axes " + listToString(axes) + " and starts " +
-                     listToString(starts) + " have different lengths");
-  } else {
-    if (static_cast<int64_t>(n) > rank)
-      return invalid("slice starts " + listToString(starts) + " has " +
-                     std::to_string(n) + " entries, more than the rank of " +
-                     x.str());
-    for (size_t i = 0; i < n; ++i)
-      axes.push_back(static_cast<int64_t>(i));
-  }
-  if (attrs.has("steps")) {
-    steps = attrs.getInts("steps");
-    if (steps.size() != n)
-      return invalid("slice steps " + listToString(steps) + " and starts " +
-                     listToString(starts) + " have different lengths");
-  } else {
-    steps.assign(n, 1);
-  }
-  SlicePlan p{Shape(rank, 0), Shape(rank, 1), x.shape};
-  std::vector<bool> seen(rank, false);
-  for (size_t i = 0; i < n; ++i) {
-    int64_t a = axes[i];
-    if (a < -rank || a >= rank)
-      return invalid("slice axis " + std::to_string(a) +
-                     " is out of range for " + x.str() + " (valid: " +
-                     std::to_string(-rank) + " to " + std::to_string(rank - 1) +
-                     ")");
-    if (a < 0)
-      a += rank;
-    if (seen[a])
-      return invalid("slice axes " + listToString(axes) + " name axis " +
-                     std::to_string(a) + " twice");
-    seen[a] = true;
-    int64_t step = steps[i];
-    if (step == 0)
-      return invalid("slice steps " + listToString(steps) +
-                     " contain 0 (at position " + std::to_string(i) + ")");
-    // ONNX: negative starts/ends count from the end once; then clamp to
-    // [0, d] (step > 0) or start to [0, d-1] and end to [-1, d-1] (step < 0).
-    int64_t d = x.shape[a];
-    int64_t s = starts[i], e = ends[i];
-    if (s < 0)
-      s += d; // cannot overflow: d >= 0
-    if (e < 0)
-      e += d;
-    int64_t count = 0;
-    if (step > 0) {
-      s = std::clamp<int64_t>(s, 0, d);
-      e = std::clamp<int64_t>(e, 0, d);
-      if (e > s)
-        count = 1 + (e - s - 1) / step;
-    } else if (d > 0) {
-      s = std::clamp<int64_t>(s, 0, d - 1);
-      e = std::clamp<int64_t>(e, -1, d - 1);
-      if (s > e) {
-        // |step| as unsigned: step may be INT64_MIN.
-        uint64_t mag = uint64_t(0) - static_cast<uint64_t>(step);
-        count = 1 + static_cast<int64_t>(static_cast<uint64_t>(s - e - 1) / mag);
-      }
-    }
-    p.start[a] = count ? s : 0;
-    p.step[a] = count > 1 ? step : 1; // step only matters with 2+ elements
-    p.shape[a] = count;
-  }
-  return p;
-}
-
 // ----- gather ---------------------------------------------------------------
 
 struct GatherPlan {
@@ -500,6 +417,91 @@ absl::Status setResult(InferContext &ctx, absl::StatusOr<Shape> shape,
 }
 
 } // namespace
+
+namespace ops {
+
+// ----- slice ----------------------------------------------------------------
+
+absl::StatusOr<SlicePlan> planSlice(const TensorType &x,
+                                    const Attributes &attrs) {
+  int64_t rank = x.rank();
+  Shape starts = attrs.getInts("starts"), ends = attrs.getInts("ends");
+  size_t n = starts.size();
+  if (ends.size() != n)
+    return invalid("slice starts " + listToString(starts) + " and ends " +
+                   listToString(ends) + " have different lengths");
+  Shape axes, steps;
+  if (attrs.has("axes")) {
+    axes = attrs.getInts("axes");
+    if (axes.size() != n)
+      return invalid("slice axes " + listToString(axes) + " and starts " +
+                     listToString(starts) + " have different lengths");
+  } else {
+    if (static_cast<int64_t>(n) > rank)
+      return invalid("slice starts " + listToString(starts) + " has " +
+                     std::to_string(n) + " entries, more than the rank of " +
+                     x.str());
+    for (size_t i = 0; i < n; ++i)
+      axes.push_back(static_cast<int64_t>(i));
+  }
+  if (attrs.has("steps")) {
+    steps = attrs.getInts("steps");
+    if (steps.size() != n)
+      return invalid("slice steps " + listToString(steps) + " and starts " +
+                     listToString(starts) + " have different lengths");
+  } else {
+    steps.assign(n, 1);
+  }
+  SlicePlan p{Shape(rank, 0), Shape(rank, 1), x.shape};
+  std::vector<bool> seen(rank, false);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t a = axes[i];
+    if (a < -rank || a >= rank)
+      return invalid("slice axis " + std::to_string(a) +
+                     " is out of range for " + x.str() + " (valid: " +
+                     std::to_string(-rank) + " to " + std::to_string(rank - 1) +
+                     ")");
+    if (a < 0)
+      a += rank;
+    if (seen[a])
+      return invalid("slice axes " + listToString(axes) + " name axis " +
+                     std::to_string(a) + " twice");
+    seen[a] = true;
+    int64_t step = steps[i];
+    if (step == 0)
+      return invalid("slice steps " + listToString(steps) +
+                     " contain 0 (at position " + std::to_string(i) + ")");
+    // ONNX: negative starts/ends count from the end once; then clamp to
+    // [0, d] (step > 0) or start to [0, d-1] and end to [-1, d-1] (step < 0).
+    int64_t d = x.shape[a];
+    int64_t s = starts[i], e = ends[i];
+    if (s < 0)
+      s += d; // cannot overflow: d >= 0
+    if (e < 0)
+      e += d;
+    int64_t count = 0;
+    if (step > 0) {
+      s = std::clamp<int64_t>(s, 0, d);
+      e = std::clamp<int64_t>(e, 0, d);
+      if (e > s)
+        count = 1 + (e - s - 1) / step;
+    } else if (d > 0) {
+      s = std::clamp<int64_t>(s, 0, d - 1);
+      e = std::clamp<int64_t>(e, -1, d - 1);
+      if (s > e) {
+        // |step| as unsigned: step may be INT64_MIN.
+        uint64_t mag = uint64_t(0) - static_cast<uint64_t>(step);
+        count = 1 + static_cast<int64_t>(static_cast<uint64_t>(s - e - 1) / mag);
+      }
+    }
+    p.start[a] = count ? s : 0;
+    p.step[a] = count > 1 ? step : 1; // step only matters with 2+ elements
+    p.shape[a] = count;
+  }
+  return p;
+}
+
+} // namespace ops
 
 // ===== type inference =======================================================
 

@@ -1848,6 +1848,91 @@ def gen_fused():
         [x, w, bias, r], [np.maximum(a, np.float32(0))])
 
 
+def to_blocked_ref(x, block):
+    """[N, C, H, W] -> [N, ceil(C/B), H, W, B], padding lanes zero."""
+    N, C, H, W = x.shape
+    cb = -(-C // block)
+    xp = np.zeros((N, cb * block, H, W), dtype=x.dtype)
+    xp[:, :C] = x
+    return np.ascontiguousarray(
+        xp.reshape(N, cb, block, H, W).transpose(0, 1, 3, 4, 2))
+
+
+def from_blocked_ref(y, channels):
+    N, cb, H, W, B = y.shape
+    return np.ascontiguousarray(
+        y.transpose(0, 1, 4, 2, 3).reshape(N, cb * B, H, W)[:, :channels])
+
+
+def pack_weight(w, bi, bo):
+    """[OC, C, KH, KW] -> [OCb, ICb, KH, KW, Bi, Bo], zero-padded."""
+    oc, c, kh, kw = w.shape
+    ocb, icb = -(-oc // bo), -(-c // bi)
+    wp = np.zeros((ocb * bo, icb * bi, kh, kw), dtype=w.dtype)
+    wp[:oc, :c] = w
+    return np.ascontiguousarray(
+        wp.reshape(ocb, bo, icb, bi, kh, kw).transpose(0, 2, 4, 5, 3, 1))
+
+
+def gen_layout():
+    # The reorders: C = 5 in blocks of 4 (3 padding lanes).
+    x = rnd("to_blocked_f32", (2, 5, 2, 3), F32)
+    case("to_blocked_f32", "to_blocked", [("x", x)], to_blocked_ref(x, 4),
+         {"block": 4})
+    y = rnd("from_blocked_f32", (1, 2, 3, 2, 4), F32)
+    case("from_blocked_f32", "from_blocked", [("x", y)],
+         from_blocked_ref(y, 7), {"channels": 7})
+    # conv2d_blocked = act(conv2d + bias + residual) on blocked values,
+    # written out with conv2d_ref on the unblocked data (and PyTorch).
+    specs = [
+        # name, C, OC, HxW, k, strides, pads, bi, bo, activation, residual
+        ("relu_residual", 6, 5, (5, 4), 3, (1, 1), (1, 1, 1, 1), 4, 4,
+         "relu", True),
+        ("plain_clip", 3, 6, (7, 6), 3, (2, 2), (1, 0, 1, 2), 1, 4,
+         "clip", False),
+    ]
+    for tag, C, OC, (H, W), k, st, pads, bi, bo, act, has_res in specs:
+        n = "conv2d_blocked_" + tag
+        x = rnd(n, (1, C, H, W), F32, salt="x")
+        w = rnd(n, (OC, C, k, k), F32, salt="w")
+        b = rnd(n, (OC,), F32, salt="b")
+        ref = conv2d_ref(f64(x), f64(w), f64(b), st, pads, (1, 1), 1)
+        if torch is not None:
+            T = torch.from_numpy
+            t = F.conv2d(F.pad(T(x), (pads[1], pads[3], pads[0], pads[2])),
+                         T(w), T(b), stride=st)
+            assert np.allclose(t.numpy(), ref, rtol=1e-4, atol=1e-5), n
+        res = rnd(n, ref.shape, F32, salt="r")
+        if has_res:
+            ref = ref + f64(res)
+        attrs = {"pads": list(pads), "strides": list(st), "activation": act}
+        if act == "relu":
+            ref = np.maximum(ref, 0.0)
+        else:
+            attrs.update({"clip_min": -0.5, "clip_max": 0.75})
+            ref = np.minimum(np.maximum(ref, -0.5), 0.75)
+        ocb = -(-OC // bo)
+        bias = np.zeros(ocb * bo, dtype=F32)
+        bias[:OC] = b
+        xin = x if bi == 1 else to_blocked_ref(x, bi)
+        ops = [("x", xin), ("weight", pack_weight(w, bi, bo)), ("bias", bias),
+               ("residual", to_blocked_ref(res, bo)) if has_res else None]
+        # The padding lanes of the result hold act(0 + 0 + 0) = 0, as
+        # to_blocked_ref's do.
+        case(n, "conv2d_blocked", ops, to(to_blocked_ref(ref, bo), F32), attrs)
+    # max_pool2d_blocked = to_blocked(max_pool2d(x)): pool2d_ref on the
+    # unblocked data (and PyTorch); C = 5 in blocks of 4, so the padding
+    # lanes pool zeros to 0. ceil_mode makes the last window hang over.
+    n = "max_pool2d_blocked_f32"
+    x = rnd(n, (1, 5, 7, 6), F32)
+    k, st, pads = [3, 3], [2, 2], [1, 1, 1, 1]
+    want = pool2d_ref(f64(x), "max", k, st, pads, [1, 1], 1, 0)
+    torch_check(n, "max", x, k, st, pads, [1, 1], 1, 0, want)
+    case(n, "max_pool2d_blocked", [("x", to_blocked_ref(x, 4))],
+         to(to_blocked_ref(want, 4), F32),
+         {"kernel": k, "strides": st, "pads": pads, "ceil_mode": 1})
+
+
 # --------------------------------------------------------------------------
 
 def write_all():
@@ -1888,6 +1973,7 @@ def main():
     gen_constant()
     gen_edges()
     gen_fused()
+    gen_layout()
     write_all()
     total = 0
     for root, _, files in os.walk(OUT):

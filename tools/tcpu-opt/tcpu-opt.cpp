@@ -212,7 +212,7 @@ bool render(const Graph &graph, const Options &o, std::string &out) {
     return false;
   }
   if (o.aot.externalWeights && o.aot.kind != AotEmitKind::Header)
-    if (absl::Status s = writeAotWeights(graph, o.weights); !s.ok()) {
+    if (absl::Status s = writeAotWeights(graph, o.weights, o.aot); !s.ok()) {
       tools::fail("tcpu-opt", s);
       return false;
     }

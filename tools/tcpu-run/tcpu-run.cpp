@@ -60,8 +60,13 @@ options:
                           compile_ms, graph_opt_level, graph_pass_ms,
                           lower_ms, llvm_opt_ms, codegen_ms (phases of
                           compile_ms),
-                          peak_arena_bytes, naive_bytes, engine,
-                          fallback_ops) instead of the outputs
+                          peak_arena_bytes, naive_bytes, prepacked_bytes
+                          (constant GEMM operands packed at compile time),
+                          engine, fallback_ops) instead of the outputs
+  --profile N             after a warm-up run, run N times timing every step
+                          and print the steps by time (ms per run, share,
+                          compiled or interpreter), then the time per op
+                          kind, instead of the outputs (compiled engine)
   --mtriple=TRIPLE        target triple of the compiled engine (default:
                           this machine's); it must run here (other targets:
                           tcpu-opt --emit=obj)
@@ -83,6 +88,7 @@ struct Options {
   bool check = false;
   int64_t threads = 0;
   int64_t benchmark = 0;
+  int64_t profile = 0;
   int graphOptLevel = 3;
   bool passRemarks = false;
   bool fusionReport = false;
@@ -135,6 +141,10 @@ std::string parseArgs(int argc, char **argv, Options &o, bool &exitNow) {
       if (!value(v) || !parseInt(v.c_str(), o.threads) || o.threads == 0 ||
           o.threads > 4096)
         return "--threads needs a positive integer";
+    } else if (flag == "--profile") {
+      if (!value(v) || !parseInt(v.c_str(), o.profile) || o.profile == 0 ||
+          o.profile > 1000000)
+        return "--profile needs a positive number of runs";
     } else if (flag == "--benchmark") {
       if (!value(v) || !parseInt(v.c_str(), o.benchmark) || o.benchmark == 0 ||
           o.benchmark > 1000000)
@@ -219,6 +229,54 @@ void printTensor(const std::string &name, const Tensor &t, int64_t limit) {
   if (n > limit)
     line += ", ... (" + std::to_string(n) + " values)";
   std::printf("%s]\n", line.c_str());
+}
+
+/// The --profile report: steps by time, then op kinds by time.
+std::string formatProfile(const std::vector<StepProfile> &steps, int64_t runs) {
+  double total = 0;
+  for (const StepProfile &s : steps)
+    total += s.seconds;
+  auto perRunMs = [&](double seconds) { return seconds * 1e3 / runs; };
+  auto share = [&](double seconds) {
+    return total > 0 ? 100.0 * seconds / total : 0.0;
+  };
+  std::vector<const StepProfile *> order;
+  for (const StepProfile &s : steps)
+    order.push_back(&s);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const StepProfile *a, const StepProfile *b) {
+                     return a->seconds > b->seconds;
+                   });
+  char line[512];
+  std::string out;
+  std::snprintf(line, sizeof line,
+                "profile: %lld runs, %.4f ms per run in %zu steps\n"
+                "  ms/run     share  step\n",
+                static_cast<long long>(runs), perRunMs(total), steps.size());
+  out += line;
+  for (const StepProfile *s : order) {
+    std::snprintf(line, sizeof line, "  %9.4f  %5.1f%%  %s%s\n",
+                  perRunMs(s->seconds), share(s->seconds), s->op.c_str(),
+                  s->compiled ? "" : " (interpreter)");
+    out += line;
+  }
+  std::map<std::string, std::pair<double, int>> kinds; // time, steps
+  for (const StepProfile &s : steps) {
+    kinds[s.kind].first += s.seconds;
+    kinds[s.kind].second += 1;
+  }
+  std::vector<std::pair<std::string, std::pair<double, int>>> byKind(
+      kinds.begin(), kinds.end());
+  std::stable_sort(byKind.begin(), byKind.end(), [](const auto &a, const auto &b) {
+    return a.second.first > b.second.first;
+  });
+  out += "by op kind:\n  ms/run     share  kind (steps)\n";
+  for (const auto &[kind, t] : byKind) {
+    std::snprintf(line, sizeof line, "  %9.4f  %5.1f%%  %s (%d)\n",
+                  perRunMs(t.first), share(t.first), kind.c_str(), t.second);
+    out += line;
+  }
+  return out;
 }
 
 } // namespace
@@ -324,7 +382,7 @@ int main(int argc, char **argv) {
                 "\"graph_opt_level\": %d, \"graph_pass_ms\": %.3f, "
                 "\"lower_ms\": %.3f, \"llvm_opt_ms\": %.3f, \"codegen_ms\": %.3f, "
                 "\"peak_arena_bytes\": %lld, \"naive_bytes\": %lld, "
-                "\"fallback_ops\": [%s]}\n",
+                "\"prepacked_bytes\": %lld, \"fallback_ops\": [%s]}\n",
                 o.engine.c_str(), static_cast<long long>(o.benchmark), median,
                 ms.front(), compiled ? model->threads() : 1,
                 compiled ? model->compileSeconds() * 1e3 : 0.0,
@@ -333,7 +391,20 @@ int main(int argc, char **argv) {
                 phases.lower * 1e3, phases.optimize * 1e3, phases.codegen * 1e3,
                 static_cast<long long>(compiled ? model->peakArenaBytes() : 0),
                 static_cast<long long>(compiled ? model->naiveArenaBytes() : 0),
+                static_cast<long long>(compiled ? model->prepackedWeightBytes()
+                                                : 0),
                 fallback.c_str());
+  }
+
+  if (o.profile > 0) {
+    if (o.engine != "compiled")
+      return tools::fail("tcpu-run", absl::InvalidArgumentError(
+                                         "--profile needs the compiled engine"));
+    absl::StatusOr<std::vector<StepProfile>> steps =
+        model->profile(inputs, static_cast<int>(o.profile));
+    if (!steps.ok())
+      return tools::fail("tcpu-run", steps.status());
+    std::fputs(formatProfile(*steps, o.profile).c_str(), stdout);
   }
 
   if (o.check) {
@@ -374,7 +445,7 @@ int main(int argc, char **argv) {
   }
   const auto &outs = (*graph)->outputs();
   for (size_t i = 0; i < outs.size(); ++i) {
-    if (o.benchmark == 0)
+    if (o.benchmark == 0 && o.profile == 0)
       printTensor(outs[i].name, (*outputs)[i], o.printLimit);
     if (o.outputDir.empty())
       continue;

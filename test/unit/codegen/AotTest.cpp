@@ -90,8 +90,8 @@ void expectAotMatches(const Graph &graph, bool external, int64_t ulps,
   tcpu_weights w = {};
   if (external) {
     std::string path = tempPath(tag + ".weights");
-    ASSERT_TRUE(writeAotWeights(graph, path).ok());
-    WeightsLayout layout = layoutWeights(graph);
+    ASSERT_TRUE(writeAotWeights(graph, path, o).ok());
+    WeightsLayout layout = aotWeightsLayout(graph, o).value();
     ASSERT_EQ(tcpu_weights_map(path.c_str(), layout.fileBytes,
                                layout.fingerprint, &w),
               TCPU_OK)
@@ -139,6 +139,31 @@ TEST(AotObject, MlpMatchesInterpreter) {
   // double): a few hundred f32 ulps on these 784- and 256-term dot products.
   expectAotMatches(**g, false, 2048, "mlp-embedded");
   expectAotMatches(**g, true, 2048, "mlp-external");
+  // Both weights were packed for their GEMMs at compile time: the weights
+  // file carries the packed copies after the constants, at aligned offsets.
+  AotOptions o;
+  WeightsLayout layout = aotWeightsLayout(**g, o).value();
+  EXPECT_EQ(layout.packed.size(), 2u);
+  for (uint64_t off : layout.packedOffsets)
+    EXPECT_EQ(off % TCPU_WEIGHTS_ALIGNMENT, 0u);
+  ASSERT_FALSE(layout.packedOffsets.empty());
+  EXPECT_GT(layout.packedOffsets[0], layout.offsets.back());
+  // The code reads the weights only as packed copies: the file holds the
+  // biases and the packed weights, not the weights as written.
+  uint64_t stored = 0, packed = 0;
+  for (size_t i = 0; i < layout.constants.size(); ++i) {
+    const Value *v = layout.constants[i];
+    bool isWeight = v->type.rank() == 2;
+    EXPECT_EQ(layout.stored[i], !isWeight) << v->name;
+    if (layout.stored[i])
+      stored += v->type.byteSize();
+  }
+  for (const auto &p : layout.packed)
+    packed += p->bytes();
+  EXPECT_LE(layout.fileBytes,
+            TCPU_WEIGHTS_HEADER_BYTES + stored + packed +
+                (layout.constants.size() + layout.packed.size()) *
+                    TCPU_WEIGHTS_ALIGNMENT);
 }
 
 TEST(AotObject, ArgumentChecks) {
@@ -270,7 +295,7 @@ TEST(AotWeights, FileFormatAndRuntimeChecks) {
   auto g = mixedGraph();
   std::string path = tempPath("format.weights");
   ASSERT_TRUE(writeAotWeights(*g, path).ok());
-  WeightsLayout layout = layoutWeights(*g);
+  WeightsLayout layout = aotWeightsLayout(*g, {}).value();
   std::string bytes = readBytes(path);
   ASSERT_EQ(bytes.size(), layout.fileBytes);
   EXPECT_EQ(bytes.substr(0, 8), TCPU_WEIGHTS_MAGIC);

@@ -11,13 +11,17 @@
 #include "codegen/Tcpu.h"
 #include "ir/Builder.h"
 #include "ir/Interpreter.h"
+#include "runtime/ModelArena.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -154,6 +158,67 @@ inline int64_t expectMatchesInterpreter(const Graph &graph,
     worst = std::max(worst, d);
   }
   return worst;
+}
+
+/// The parallel loops run while it lives, as runtime/ModelArena.h's task
+/// observer sees them (one entry per body call of tcpu_parallel_for). The
+/// observer is process-wide: one log at a time.
+struct ParallelLog {
+  mutable std::mutex mu;
+  std::vector<ParallelTaskInfo> tasks;
+  ParallelLog() {
+    setParallelTaskObserver(
+        [](void *user, const ParallelTaskInfo &info) {
+          auto *log = static_cast<ParallelLog *>(user);
+          std::lock_guard<std::mutex> lock(log->mu);
+          log->tasks.push_back(info);
+        },
+        this);
+  }
+  ~ParallelLog() { setParallelTaskObserver(nullptr, nullptr); }
+  ParallelLog(const ParallelLog &) = delete;
+  ParallelLog &operator=(const ParallelLog &) = delete;
+
+  /// Whether a loop of more than one index ran in several calls (split).
+  bool split() const {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::any_of(tasks.begin(), tasks.end(), [](const ParallelTaskInfo &t) {
+      return t.n > 1 && t.end - t.begin < t.n;
+    });
+  }
+  /// Whether a loop of more than one index ran.
+  bool parallelLoop() const {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::any_of(tasks.begin(), tasks.end(),
+                       [](const ParallelTaskInfo &t) { return t.n > 1; });
+  }
+  /// The arena thread counts the loops ran with.
+  std::set<int64_t> threadCounts() const {
+    std::lock_guard<std::mutex> lock(mu);
+    std::set<int64_t> s;
+    for (const ParallelTaskInfo &t : tasks)
+      s.insert(t.threads);
+    return s;
+  }
+  /// The largest thread slot a body call ran on (-1: none ran).
+  int64_t maxSlot() const {
+    std::lock_guard<std::mutex> lock(mu);
+    int64_t m = -1;
+    for (const ParallelTaskInfo &t : tasks)
+      m = std::max(m, t.slot);
+    return m;
+  }
+};
+
+/// A parallel loop ran, every call in an arena of `threads` on one of its
+/// slots; at 1 thread every loop ran in one call, at more it was split into
+/// several calls.
+inline void expectThreads(const ParallelLog &log, int threads,
+                          const std::string &what) {
+  EXPECT_TRUE(log.parallelLoop()) << what << ": no parallel loop ran";
+  EXPECT_EQ(log.threadCounts(), std::set<int64_t>{threads}) << what;
+  EXPECT_LT(log.maxSlot(), threads) << what;
+  EXPECT_EQ(log.split(), threads > 1) << what;
 }
 
 } // namespace tcpu::cgtest

@@ -29,6 +29,8 @@
 namespace tcpu {
 namespace {
 
+using cgtest::expectThreads;
+using cgtest::ParallelLog;
 using cgtest::randomTensor;
 
 /// Runs `graph` compiled (no fallback; `threads` as CompileOptions::threads)
@@ -36,12 +38,14 @@ using cgtest::randomTensor;
 /// matches NaN, infinities exactly). Returns the largest |got - want| /
 /// (atol + rtol * |want|) seen.
 double expectClose(const Graph &graph, const std::vector<Tensor> &inputs,
-                   double rtol, double atol, int threads = 0) {
+                   double rtol, double atol, int threads = 0,
+                   const std::string &cpu = "") {
   absl::StatusOr<std::vector<Tensor>> want = interpret(graph, inputs);
   EXPECT_TRUE(want.ok()) << want.status();
   CompileOptions options;
   options.allowInterpreterFallback = false;
   options.threads = threads;
+  options.cpu = cpu;
   absl::StatusOr<std::unique_ptr<CompiledModel>> model = compile(graph, options);
   EXPECT_TRUE(model.ok()) << model.status();
   if (!want.ok() || !model.ok())
@@ -100,7 +104,8 @@ std::string str(const ConvCase &k) {
 }
 
 /// Builds and checks one conv; false when the shape is invalid (skipped).
-bool checkConv(const ConvCase &k, std::mt19937_64 &rng, int threads = 0) {
+bool checkConv(const ConvCase &k, std::mt19937_64 &rng, int threads = 0,
+               const std::string &cpu = "") {
   GraphBuilder b("conv");
   TensorType xt(DType::F32, {k.n, k.c, k.h, k.w});
   TensorType wt(DType::F32, {k.m, k.c / k.groups, k.kh, k.kw});
@@ -123,9 +128,10 @@ bool checkConv(const ConvCase &k, std::mt19937_64 &rng, int threads = 0) {
   b.output("y", *v);
   std::unique_ptr<Graph> g = b.finish().value();
   double K = static_cast<double>(k.c / k.groups * k.kh * k.kw);
-  double worst = expectClose(*g, inputs, 1e-5, 1e-5 * std::sqrt(K), threads);
-  std::printf("[ conv     ] %s: worst error / tolerance %.3g\n", str(k).c_str(),
-              worst);
+  double worst =
+      expectClose(*g, inputs, 1e-5, 1e-5 * std::sqrt(K), threads, cpu);
+  std::printf("[ conv     ] %s%s%s: worst error / tolerance %.3g\n",
+              str(k).c_str(), cpu.empty() ? "" : " ", cpu.c_str(), worst);
   return true;
 }
 
@@ -195,6 +201,35 @@ TEST(ConvCodegen, Conv2dRandom) {
       ++done;
   }
   EXPECT_GE(done, 30);
+}
+
+// f32 im2col convs split each image's output columns into blocks (K x
+// block floats about half of L2, at least 8 tasks when the columns allow
+// blocks of 64) packed straight into GEMM panels. Shapes whose columns span
+// several blocks with a narrower (or a wider) last one, blocks starting in
+// the middle of an output row, K beyond the GEMM's K block
+// (2304 = 256x3x3 and 1152: KC is at most 512 floats), strides with
+// asymmetric pads, dilation, groups, output rows shorter than a panel; at 1
+// to 3 threads, on 16 lanes (host) and 8 (haswell, a 1 MB L2 model).
+TEST(ConvCodegen, Conv2dColumnBlocks) {
+  std::mt19937_64 rng(61);
+  const ConvCase cases[] = {
+      {1, 256, 15, 15, 48, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, true},
+      {2, 128, 9, 13, 40, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, false},
+      {2, 64, 33, 31, 20, 3, 3, 2, 2, {1, 0, 2, 1}, 1, 1, 1, true},
+      {1, 3, 64, 61, 16, 7, 7, 2, 2, {3, 3, 3, 3}, 1, 1, 1, true},
+      {1, 32, 30, 29, 16, 3, 3, 1, 1, {2, 2, 2, 2}, 2, 2, 1, false},
+      {2, 128, 20, 21, 32, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 2, true},
+      {1, 16, 40, 5, 8, 3, 3, 1, 3, {1, 1, 1, 1}, 1, 1, 1, true},
+      // 202 columns in blocks of 64: the last 10 join the third block.
+      {1, 16, 2, 101, 8, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, true},
+  };
+  int i = 0;
+  for (const ConvCase &k : cases)
+    for (const char *cpu : {"", "haswell"}) {
+      int threads = 1 + i++ % 3;
+      EXPECT_TRUE(checkConv(k, rng, threads, cpu)) << "invalid case " << str(k);
+    }
 }
 
 struct PoolCase {
@@ -296,51 +331,6 @@ TEST(ConvCodegen, GlobalAvgPool) {
         expectClose(*g, {randomTensor(xt, rng, -4, 4, true)}, 1e-5, 4e-5);
     std::printf("[ gap      ] %s: %.3g\n", xt.str().c_str(), worst);
   }
-}
-
-/// The parallel loops of one run, as runtime/ModelArena.h's observer saw
-/// them.
-struct ParallelLog {
-  std::mutex mu;
-  std::vector<ParallelTaskInfo> tasks;
-  ParallelLog() {
-    setParallelTaskObserver(
-        [](void *user, const ParallelTaskInfo &info) {
-          auto *log = static_cast<ParallelLog *>(user);
-          std::lock_guard<std::mutex> lock(log->mu);
-          log->tasks.push_back(info);
-        },
-        this);
-  }
-  ~ParallelLog() { setParallelTaskObserver(nullptr, nullptr); }
-  /// Whether a loop of more than one index ran in several calls (split).
-  bool split() const {
-    for (const ParallelTaskInfo &t : tasks)
-      if (t.n > 1 && t.end - t.begin < t.n)
-        return true;
-    return false;
-  }
-  /// Whether a loop of more than one index ran.
-  bool parallelLoop() const {
-    for (const ParallelTaskInfo &t : tasks)
-      if (t.n > 1)
-        return true;
-    return false;
-  }
-};
-
-/// At 1 thread every parallel loop runs in one call on slot 0; at 2 its
-/// tasks run on slots 0 and 1 at most, split into several calls.
-void expectThreads(const ParallelLog &log, int threads, const std::string &what) {
-  EXPECT_TRUE(log.parallelLoop()) << what << ": no parallel loop ran";
-  for (const ParallelTaskInfo &t : log.tasks) {
-    EXPECT_EQ(t.threads, threads) << what;
-    EXPECT_LT(t.slot, threads) << what;
-  }
-  if (threads == 1)
-    EXPECT_FALSE(log.split()) << what;
-  else
-    EXPECT_TRUE(log.split()) << what;
 }
 
 // Shapes large enough for the kernels to split their work, with task

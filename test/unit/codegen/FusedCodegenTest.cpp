@@ -222,9 +222,10 @@ void checkTrees(bool transcendental, const std::string &cpu, uint64_t seed) {
       const float *a = got[0].dataAs<float>(), *w = (*want)[0].dataAs<float>();
       double tol = kTranscendentalUlps * depth * 0x1p-23 * 8;
       for (int64_t i = 0; i < got[0].numElements(); ++i) {
-        if (std::isfinite(w[i]))
+        if (std::isfinite(w[i])) {
           EXPECT_LE(std::fabs(a[i] - w[i]), tol * (1 + std::fabs(w[i])))
               << "element " << i << "\n" << printGraph(*g);
+        }
       }
     }
     worst = std::max(worst, d);
@@ -390,6 +391,66 @@ TEST(FusedCodegen, ConvEpilogues) {
     for (int variant = 0; variant < 6; ++variant)
       checkConvEpilogue(c, variant, variant % 3 != 0,
                         variant % 2 ? "haswell" : "");
+}
+
+// A conv + bias + residual add + relu compiled at -O3 (fused into one op
+// whose GEMM runs per block of output columns, the epilogue's residual
+// table moved to each block's first pixel): shapes spanning several column
+// blocks with a narrower last one, K beyond a GEMM K block (2304), groups
+// 2 with constant (prepacked) weights, at 1 to 3 threads, on 16 lanes
+// (host) and 8 (haswell); against the interpreter within the GEMM bound.
+TEST(FusedCodegen, ConvEpilogueAcrossColumnBlocksAtO3) {
+  const ConvCase cases[] = {
+      {1, 256, 13, 14, 32, 3, 1, 1, 1},
+      {2, 16, 41, 37, 24, 3, 2, 1, 1},
+      {1, 64, 30, 30, 48, 3, 1, 1, 2},
+  };
+  int i = 0;
+  for (const ConvCase &c : cases)
+    for (const std::string cpu : {"", "haswell"}) {
+      const int threads = 1 + i++ % 3;
+      std::mt19937_64 rng(c.C * 31 + c.M + threads);
+      GraphBuilder b("conv_blocks");
+      TensorType xt(DType::F32, {c.N, c.C, c.H, c.W}),
+          wt(DType::F32, {c.M, c.C / c.groups, c.k, c.k}),
+          bt(DType::F32, {c.M});
+      std::vector<Tensor> in = {randomTensor(xt, rng, -1, 1, false),
+                                randomTensor(bt, rng, -1, 1, false)};
+      Tensor weights = randomTensor(wt, rng, -1, 1, false);
+      // Groups 1 with constant weights would become conv2d_blocked.
+      Value *w = c.groups > 1 ? b.constant(weights) : b.input("w", wt);
+      Value *x = b.input("x", xt), *bias = b.input("b", bt);
+      if (c.groups == 1)
+        in.insert(in.begin(), weights);
+      Value *y = b.conv2d({x, w, bias},
+                          {{"strides", std::vector<int64_t>{c.stride, c.stride}},
+                           {"pads", std::vector<int64_t>(4, c.pad)},
+                           {"groups", c.groups}})
+                     .value();
+      TensorType rt = y->type;
+      Value *r = b.input("r", rt);
+      in.push_back(randomTensor(rt, rng, -1, 1, false));
+      b.output("y", b.relu({b.add({y, r}).value()}).value());
+      std::unique_ptr<Graph> g = b.finish().value();
+      std::string what = "conv C=" + std::to_string(c.C) + " M=" +
+                         std::to_string(c.M) + " groups=" +
+                         std::to_string(c.groups) + " threads " +
+                         std::to_string(threads) + " " + cpu;
+      SCOPED_TRACE(what);
+      CompileOptions options;
+      options.allowInterpreterFallback = false;
+      options.graphOptLevel = 3;
+      options.threads = threads;
+      options.cpu = cpu;
+      absl::StatusOr<std::unique_ptr<CompiledModel>> m = compile(*g, options);
+      ASSERT_TRUE(m.ok()) << m.status();
+      EXPECT_EQ((*m)->compiledOps(), 1) << "conv, add and relu not fused";
+      absl::StatusOr<std::vector<Tensor>> got = (*m)->run(in);
+      absl::StatusOr<std::vector<Tensor>> want = interpret(*g, in);
+      ASSERT_TRUE(got.ok() && want.ok()) << got.status() << want.status();
+      expectWithinGemmBound((*got)[0], (*want)[0], c.C / c.groups * c.k * c.k,
+                            what);
+    }
 }
 
 enum class GemmKind { Linear, Linear3d, Matmul, Matmul3d, Gemm, GemmC };

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CodegenTestSupport.h"
+#include "../RandomWeights.h"
 
 namespace tcpu {
 namespace {
@@ -18,16 +19,10 @@ using cgtest::randomTensor;
 std::unique_ptr<Graph> convNet(std::mt19937_64 &rng) {
   GraphBuilder b("convnet");
   auto rand = [&](Shape s, double lo, double hi) {
-    Tensor t = Tensor::allocate(TensorType(DType::F32, std::move(s))).value();
-    std::uniform_real_distribution<double> d(lo, hi);
-    for (int64_t i = 0; i < t.numElements(); ++i)
-      t.setElementFromDouble(i, d(rng));
-    return b.constant(t);
+    return testsupport::randomConstant(b, rng, std::move(s), lo, hi);
   };
   auto bn = [&](Value *x, int64_t c) {
-    return b.batchNorm({x, rand({c}, 0.5, 2), rand({c}, -1, 1),
-                        rand({c}, -0.5, 0.5), rand({c}, 0.1, 3)})
-        .value();
+    return testsupport::randomBatchNorm(b, rng, x, c);
   };
   Value *x = b.input("x", TensorType(DType::F32, {2, 8, 10, 10}));
   Attributes pad;

@@ -254,6 +254,35 @@ TEST(MemoryPlanAlias, OutputsAndInputsAreCopied) {
   expectMatchesInterpreter(*g, {randomTensor(g->inputs()[0]->type, rng)}, 8);
 }
 
+TEST(MemoryPlanAlias, AValueReshapedIntoAnOutputIsComputedThere) {
+  // %a is read only by the reshape that makes output y: exp writes y's
+  // buffer and the reshape is free. %b has a second use, so z is a copy.
+  auto g = parse(R"(graph @g(%x: f32[2,3]) -> (y: f32[6], z: f32[3,2], w: f32[2,3]) {
+  %a = exp %x : f32[2,3]
+  %y = reshape %a {shape = [6]} : f32[6]
+  %b = neg %x : f32[2,3]
+  %z = reshape %b {shape = [3, 2]} : f32[3,2]
+  %w = abs %b : f32[2,3]
+  return %y, %z, %w
+})");
+  MemoryPlan plan = planMemory(*g, kShare);
+  const Op *y = opNamed(*g, "y");
+  ASSERT_TRUE(plan.outputAliases.count(opNamed(*g, "a")->result()));
+  EXPECT_EQ(plan.outputAliases.at(opNamed(*g, "a")->result()), y->result());
+  EXPECT_TRUE(plan.aliasOps.count(y));
+  EXPECT_FALSE(plan.offsets.count(opNamed(*g, "a")->result()));
+  EXPECT_FALSE(plan.aliasOps.count(opNamed(*g, "z")));
+  EXPECT_FALSE(plan.outputAliases.count(opNamed(*g, "b")->result()));
+  std::mt19937_64 rng(16);
+  expectMatchesInterpreter(*g, {randomTensor(g->inputs()[0]->type, rng)}, 8);
+  // Compiled: kernels for exp, neg, z's copy and abs; none for y.
+  CompileOptions noFallback;
+  noFallback.allowInterpreterFallback = false;
+  absl::StatusOr<std::unique_ptr<CompiledModel>> m = compile(*g, noFallback);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ((*m)->compiledOps(), 4);
+}
+
 TEST(MemoryPlanInPlace, MultiResultAndDeadValues) {
   // lstm has three results (never in place); %dead is never read.
   auto g = parse(R"(graph @g(%x: f32[3,2,4], %w: f32[1,8,4], %r: f32[1,8,2]) -> (y: f32[3,1,2,2]) {

@@ -23,6 +23,7 @@
 namespace tcpu {
 namespace {
 
+using cgtest::ParallelLog;
 using cgtest::randomTensor;
 
 /// x[96, 300] @ w[300, 200], then softmax over the rows (graph -O0: two
@@ -44,44 +45,6 @@ std::vector<Tensor> inputs(const Graph &g, uint64_t seed) {
   return {randomTensor(g.inputs()[0]->type, rng, -1, 1, false),
           randomTensor(g.inputs()[1]->type, rng, -1, 1, false)};
 }
-
-/// The tasks the runtime ran while alive.
-struct ParallelLog {
-  std::mutex mu;
-  std::vector<ParallelTaskInfo> tasks;
-  ParallelLog() {
-    setParallelTaskObserver(
-        [](void *user, const ParallelTaskInfo &info) {
-          auto *log = static_cast<ParallelLog *>(user);
-          std::lock_guard<std::mutex> lock(log->mu);
-          log->tasks.push_back(info);
-        },
-        this);
-  }
-  ~ParallelLog() { setParallelTaskObserver(nullptr, nullptr); }
-  std::set<int64_t> threadCounts() {
-    std::lock_guard<std::mutex> lock(mu);
-    std::set<int64_t> s;
-    for (const ParallelTaskInfo &t : tasks)
-      s.insert(t.threads);
-    return s;
-  }
-  /// Whether some loop of several indices ran in several calls.
-  bool split() {
-    std::lock_guard<std::mutex> lock(mu);
-    for (const ParallelTaskInfo &t : tasks)
-      if (t.n > 1 && t.end - t.begin < t.n)
-        return true;
-    return false;
-  }
-  int64_t maxSlot() {
-    std::lock_guard<std::mutex> lock(mu);
-    int64_t m = -1;
-    for (const ParallelTaskInfo &t : tasks)
-      m = std::max(m, t.slot);
-    return m;
-  }
-};
 
 /// The GEMM sums each element in one order whatever the split, so results
 /// are the same at any thread count; against the interpreter (double) they

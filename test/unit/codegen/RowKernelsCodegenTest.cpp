@@ -40,6 +40,8 @@
 namespace tcpu {
 namespace {
 
+using cgtest::expectThreads;
+using cgtest::ParallelLog;
 using cgtest::randomTensor;
 
 const int64_t kSizes[] = {1, 7, 8, 9, 15, 16, 17, 1000, 1023};
@@ -602,24 +604,6 @@ TEST(RowKernelsCodegen, BatchNorm) {
 
 // ----- threads ----------------------------------------------------------------
 
-/// The parallel loops of the runs while alive (runtime/ModelArena.h's
-/// observer): the total count of tasks of loops of more than one index, and
-/// whether any such loop ran in several calls (split over the threads).
-struct ParallelLog {
-  std::mutex mu;
-  std::vector<ParallelTaskInfo> tasks;
-  ParallelLog() {
-    setParallelTaskObserver(
-        [](void *user, const ParallelTaskInfo &info) {
-          auto *log = static_cast<ParallelLog *>(user);
-          std::lock_guard<std::mutex> lock(log->mu);
-          log->tasks.push_back(info);
-        },
-        this);
-  }
-  ~ParallelLog() { setParallelTaskObserver(nullptr, nullptr); }
-};
-
 // Row kernels big enough to split over threads, with uneven task counts
 // (67 softmax rows of 1023 in tasks of 23, 23, 21; 5 outer rows of 9000
 // column elements in tasks of 3 and 2; ...), at 1 and 2 threads: the same
@@ -634,15 +618,7 @@ TEST(RowKernelsCodegen, ThreadedAtOneAndTwoThreads) {
       auto g = c.finish();
       ParallelLog log;
       check(*g, c.inputs, tol, what + at, false, threads);
-      bool loop = false, split = false;
-      for (const ParallelTaskInfo &t : log.tasks) {
-        EXPECT_EQ(t.threads, threads) << what;
-        EXPECT_LT(t.slot, threads) << what;
-        loop |= t.n > 1;
-        split |= t.n > 1 && t.end - t.begin < t.n;
-      }
-      EXPECT_TRUE(loop) << what << at << ": no parallel loop ran";
-      EXPECT_EQ(split, threads > 1) << what << at;
+      expectThreads(log, threads, what + at);
     };
     for (bool logarithm : {false, true}) {
       OpKind kind = logarithm ? OpKind::LogSoftmax : OpKind::Softmax;

@@ -1,0 +1,43 @@
+//===- PackedConstant.h - Data derived from a constant at compile time -*- C++ -*-===//
+//
+// A lowering may replace a constant operand by data it derives at compile
+// time (a weight packed into the panels of its GEMM kernel), so that runs
+// skip that work (LoweringContext::replaceOperand). The engine and the AOT
+// emitter then pass this data to the kernel instead of the constant's.
+// LLVM-free.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+
+namespace tcpu {
+
+/// `floats` floats, 64-byte aligned (what the kernels' vector loads like
+/// best), zero-initialized.
+class PackedConstant {
+public:
+  explicit PackedConstant(int64_t floats)
+      : floats_(floats > 0 ? floats : 0),
+        data_(static_cast<float *>(std::aligned_alloc(
+            64, static_cast<size_t>((bytes() + 63) / 64 * 64 + 64)))) {
+    for (int64_t i = 0; i < floats_; ++i)
+      data_.get()[i] = 0.0f;
+  }
+
+  float *data() { return data_.get(); }
+  const float *data() const { return data_.get(); }
+  int64_t floats() const { return floats_; }
+  int64_t bytes() const { return floats_ * 4; }
+
+private:
+  struct Free {
+    void operator()(float *p) const { std::free(p); }
+  };
+  int64_t floats_;
+  std::unique_ptr<float, Free> data_;
+};
+
+} // namespace tcpu
