@@ -274,6 +274,16 @@ absl::StatusOr<bool> runCanonicalize(Graph &graph, const PassOptions &options) {
     auto &ops = graph.ops();
     for (auto it = ops.begin(); it != ops.end(); ++it) {
       Op &op = **it;
+      // A reshape of `source` to op's type in op's place takes op's uses.
+      auto replaceWithReshape = [&](Value *source) {
+        Attributes attrs;
+        attrs.set("shape", op.result()->type.shape);
+        Op *r = graph.createOp(OpKind::Reshape, {source}, attrs,
+                               {op.result()->type}, op.loc, it);
+        r->result()->name = op.result()->name;
+        graph.replaceAllUsesWith(op.result(), r->result());
+        roundChanged = true;
+      };
       if (Value *v = forwardedValue(op)) {
         graph.replaceAllUsesWith(op.result(), v);
         roundChanged = true;
@@ -282,25 +292,11 @@ absl::StatusOr<bool> runCanonicalize(Graph &graph, const PassOptions &options) {
       if (isReshapeLike(op.kind()) && op.operand(0) &&
           op.operand(0)->definingOp() &&
           isReshapeLike(op.operand(0)->definingOp()->kind())) {
-        // Build a reshape in op's place and forward op's uses to it.
-        Value *source = op.operand(0)->definingOp()->operand(0);
-        Attributes attrs;
-        attrs.set("shape", op.result()->type.shape);
-        Op *r = graph.createOp(OpKind::Reshape, {source}, attrs,
-                               {op.result()->type}, op.loc, it);
-        r->result()->name = op.result()->name;
-        graph.replaceAllUsesWith(op.result(), r->result());
-        roundChanged = true;
+        replaceWithReshape(op.operand(0)->definingOp()->operand(0));
         continue;
       }
       if (Value *source = reshapeSourceOfChain(op)) {
-        Attributes attrs;
-        attrs.set("shape", op.result()->type.shape);
-        Op *r = graph.createOp(OpKind::Reshape, {source}, attrs,
-                               {op.result()->type}, op.loc, it);
-        r->result()->name = op.result()->name;
-        graph.replaceAllUsesWith(op.result(), r->result());
-        roundChanged = true;
+        replaceWithReshape(source);
         continue;
       }
       if (op.kind() == OpKind::Transpose && mergeTransposes(op))

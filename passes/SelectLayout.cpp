@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Pass.h"
+#include "ir/IntMath.h"
 #include "passes/PassUtils.h"
 #include "passes/Remarks.h"
 
@@ -31,7 +32,6 @@ constexpr std::string_view kPass = "select-layout";
 /// RGB channels into 8 or 16 lanes would multiply the stem's work.
 constexpr int64_t kMaxPlainInputChannels = 4;
 
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 Op *soleUser(Graph &graph, Value *v) {
   if (graph.countUses(v) != 1)

@@ -24,6 +24,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Lowering.h"
+#include "ir/IntMath.h"
 
 #include <algorithm>
 #include <functional>
@@ -32,10 +33,6 @@ namespace tcpu {
 
 namespace {
 
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t floorDiv(int64_t a, int64_t b) {
-  return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
 
 struct Geometry {
   int64_t N, ICb, H, W, Bi, OCb, KH, KW, Bo, OH, OW;

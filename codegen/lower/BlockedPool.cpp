@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Lowering.h"
+#include "ir/IntMath.h"
 
 #include <algorithm>
 
@@ -23,10 +24,6 @@ namespace {
 /// Taps beyond this are not unrolled; such pools run on the interpreter.
 constexpr int64_t kMaxTaps = 256;
 
-int64_t floorDiv(int64_t a, int64_t b) {
-  return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-int64_t ceilDiv(int64_t a, int64_t b) { return -floorDiv(-a, b); }
 
 /// One spatial axis: out index o reads input o * stride - pad + k * dil.
 struct PoolAxis {

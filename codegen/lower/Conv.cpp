@@ -47,6 +47,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Gemm.h"
+#include "ir/IntMath.h"
 #include "codegen/Lowering.h"
 #include "codegen/lower/Epilogue.h"
 #include "codegen/lower/LowPrecision.h"
@@ -67,10 +68,6 @@ namespace tcpu {
 
 namespace {
 
-int64_t floorDiv(int64_t a, int64_t b) {
-  return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-int64_t ceilDiv(int64_t a, int64_t b) { return -floorDiv(-a, b); }
 
 /// Window geometry along one spatial axis (as in ir/ops/Conv.cpp).
 struct Axis {

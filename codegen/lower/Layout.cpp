@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Lowering.h"
+#include "ir/IntMath.h"
 
 #include <functional>
 
@@ -23,7 +24,6 @@ namespace {
 /// 16 KB) stay in L1 while each is read once per lane or channel.
 constexpr int64_t kChunk = 256;
 
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /// <lanes x i64> of base + l * stride.
 llvm::Value *strided(LoweringContext &ctx, llvm::Value *base, int64_t stride,

@@ -36,6 +36,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Gemm.h"
+#include "ir/IntMath.h"
 #include "codegen/Lowering.h"
 #include "codegen/lower/Prepack.h"
 #include "codegen/lower/RowSupport.h"
@@ -48,12 +49,6 @@ namespace {
 
 using namespace rows;
 
-int64_t product(const Shape &s, size_t from, size_t to) {
-  int64_t p = 1;
-  for (size_t d = from; d < to; ++d)
-    p *= s[d];
-  return p;
-}
 
 /// Emits the kernel of an f32 product of operands 0 x 1, those that are
 /// constants packed at compile time (their operandPtr then points at the

@@ -39,6 +39,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/lower/RowSupport.h"
+#include "ir/IntMath.h"
 #include "ir/ops/OpSupport.h"
 
 #include "llvm/IR/GlobalVariable.h"
@@ -49,12 +50,6 @@ namespace {
 
 using namespace rows;
 
-int64_t product(const Shape &s, size_t from, size_t to) {
-  int64_t p = 1;
-  for (size_t d = from; d < to; ++d)
-    p *= s[d];
-  return p;
-}
 
 /// Rows go to threads in tasks of at least this many elements (a task
 /// costs a few microseconds to start; a row kernel does a few ns of work per

@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ir/ops/OpSupport.h"
+#include "ir/IntMath.h"
 
 #include <algorithm>
 #include <limits>
@@ -41,10 +42,6 @@ std::string mnemonicOf(const InferContext &ctx) {
 
 using ops::checkIntList;
 
-int64_t floorDiv(int64_t a, int64_t b) {
-  return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-int64_t ceilDiv(int64_t a, int64_t b) { return -floorDiv(-a, b); }
 
 /// Output extent of a window sliding over `in` (see the file comment); may
 /// be <= 0 when no window fits.

@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ir/ops/OpSupport.h"
+#include "ir/IntMath.h"
 
 #include <cmath>
 #include <limits>
@@ -35,12 +36,6 @@ std::string epsilonError(const InferContext &ctx) {
          "' must be finite and >= 0, got " + attrValueToString(eps);
 }
 
-int64_t product(const Shape &s, size_t from, size_t to) {
-  int64_t p = 1;
-  for (size_t d = from; d < to; ++d)
-    p *= s[d];
-  return p;
-}
 
 /// Checks the common preconditions: plain layout, x of a float type, every
 /// present operand of x's dtype, rank of x at least `minRank`.

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ir/ops/OpSupport.h"
+#include "ir/IntMath.h"
 #include "ir/ops/SlicePlan.h"
 
 #include <algorithm>
@@ -52,12 +53,6 @@ Shape stridesOf(const Shape &shape) {
   return s;
 }
 
-int64_t product(const Shape &shape, size_t begin, size_t end) {
-  int64_t n = 1;
-  for (size_t i = begin; i < end; ++i)
-    n *= shape[i];
-  return n;
-}
 
 /// Marks an output coordinate that takes the fill value (pad "constant").
 constexpr int64_t kFill = -1;
