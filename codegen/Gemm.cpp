@@ -30,6 +30,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Gemm.h"
+#include "ir/IntMath.h"
 
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/DerivedTypes.h"
@@ -53,10 +54,6 @@ namespace tcpu {
 namespace {
 
 using namespace llvm;
-
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
-int64_t roundDown(int64_t a, int64_t b) { return a / b * b; }
 
 /// Stack packing buffers up to this size; larger ones come from the caller's
 /// scratch or tcpu_thread_scratch (TBB worker stacks are a few MB).

@@ -22,6 +22,10 @@ inline int64_t floorDiv(int64_t a, int64_t b) {
 /// ceil(a / b) for b > 0 and any sign of a.
 inline int64_t ceilDiv(int64_t a, int64_t b) { return -floorDiv(-a, b); }
 
+/// The multiple of b (b > 0) at or above a, and at or below a.
+inline int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
+inline int64_t roundDown(int64_t a, int64_t b) { return floorDiv(a, b) * b; }
+
 /// The product of dims [from, to) of `s` (1 when the range is empty).
 inline int64_t product(const Shape &s, size_t from, size_t to) {
   int64_t p = 1;

@@ -1,14 +1,15 @@
 //===- SelectLayout.cpp - Blocked NCHWc activations for conv nets ----------===//
 //
-// Rewrites each f32 conv2d (groups 1, constant weight and bias) into
-// conv2d_blocked on blocked activations with a weight prepacked at compile
-// time, absorbing the per-channel bias add, residual add, relu or clip that
-// follow it alone; then moves relu/clip/add/mul and max pools across
-// from_blocked and cancels to_blocked(from_blocked(y)), so that conversions
-// remain only where an op needs NCHW (avg pools, depthwise convs, reshapes,
-// graph outputs).
-// Convs next to a grouped (depthwise) conv stay NCHW: the conversions
-// around every depthwise conv of a MobileNet cost more than blocking gains.
+// Rewrites each f32 conv2d with a constant weight and bias into
+// conv2d_blocked (groups 1) or depthwise_conv2d_blocked (groups = input =
+// output channels) on blocked activations with a weight prepacked at
+// compile time, absorbing the per-channel bias add, residual add, relu or
+// clip that follow it alone; then moves relu/clip/add/mul and max pools
+// across from_blocked and cancels to_blocked(from_blocked(y)), so that
+// conversions remain only where an op needs NCHW (avg pools, reshapes,
+// graph outputs): a MobileNet runs blocked from its stem to its pool.
+// Convs next to another grouped conv (which stays NCHW) stay NCHW too: the
+// conversions around it would cost more than blocking gains.
 // Requires a verified graph; best after fold-batch-norm (the bias then sits
 // in the conv) and before fuse-epilogue (which would take the conv first).
 // Option `block` (default 8): the channel block, the target's f32 vector width.
@@ -87,15 +88,41 @@ const Tensor *perChannelConstant(Value *v, int64_t channels) {
   return t->shape() == a || t->shape() == b ? t : nullptr;
 }
 
-bool isGroupedConv(const Op *op) {
-  return op && op->kind() == OpKind::Conv2d && op->attrs.getInt("groups", 1) != 1;
+/// A depthwise conv: one filter per channel (groups = C = OC).
+bool isDepthwise(const Op &conv) {
+  int64_t groups = conv.attrs.getInt("groups", 1);
+  const TensorType &w = conv.operand(1)->type;
+  return groups != 1 && w.rank() == 4 && w.shape[1] == 1 &&
+         w.shape[0] == groups && conv.operand(0)->type.rank() == 4 &&
+         conv.operand(0)->type.shape[1] == groups;
 }
 
-/// A grouped conv (a depthwise conv of MobileNet) next to `conv`: its input
-/// comes from one through relu/clip, or its result (after the bias and
-/// activation it would absorb) feeds one. Grouped convs stay NCHW, so
-/// blocking `conv` would add two conversions of a large activation for
-/// little gain; nullptr when there is none.
+/// Why `conv` cannot be blocked, leaving its neighbours aside, or "".
+std::string whyNotBlockedAlone(const Op &conv) {
+  const TensorType &x = conv.operand(0)->type;
+  if (x.dtype != DType::F32 || !x.isPlain() || x.rank() != 4)
+    return "its input " + x.str() + " is not a plain rank-4 f32 tensor";
+  if (conv.attrs.getInt("groups", 1) != 1 && !isDepthwise(conv))
+    return "it has groups=" + std::to_string(conv.attrs.getInt("groups", 1)) +
+           " (only groups=1 and depthwise convs are blocked)";
+  const Tensor *w = constantValueOf(conv.operand(1));
+  if (!w || w->dtype() != DType::F32 || !w->type().isPlain())
+    return "its weight is not an f32 constant";
+  if (conv.operand(2) && !constantValueOf(conv.operand(2)))
+    return "its bias is not a constant";
+  return "";
+}
+
+/// A grouped conv that stays NCHW.
+bool isGroupedConv(const Op *op) {
+  return op && op->kind() == OpKind::Conv2d &&
+         op->attrs.getInt("groups", 1) != 1 && !whyNotBlockedAlone(*op).empty();
+}
+
+/// A grouped conv that stays NCHW next to `conv`: its input comes from one
+/// through relu/clip, or its result (after the bias and activation it would
+/// absorb) feeds one. Blocking `conv` would add two conversions of a large
+/// activation for little gain; nullptr when there is none.
 const Op *groupedNeighbour(Graph &graph, const Op &conv) {
   const Op *up = conv.operand(0)->definingOp();
   while (up && (up->kind() == OpKind::Relu || up->kind() == OpKind::Clip))
@@ -121,17 +148,8 @@ const Op *groupedNeighbour(Graph &graph, const Op &conv) {
 
 /// Why `conv` cannot be blocked, or "".
 std::string whyNotBlocked(Graph &graph, const Op &conv) {
-  const TensorType &x = conv.operand(0)->type;
-  if (x.dtype != DType::F32 || !x.isPlain() || x.rank() != 4)
-    return "its input " + x.str() + " is not a plain rank-4 f32 tensor";
-  if (conv.attrs.getInt("groups", 1) != 1)
-    return "it has groups=" + std::to_string(conv.attrs.getInt("groups", 1)) +
-           " (only groups=1 is blocked)";
-  const Tensor *w = constantValueOf(conv.operand(1));
-  if (!w || w->dtype() != DType::F32 || !w->type().isPlain())
-    return "its weight is not an f32 constant";
-  if (conv.operand(2) && !constantValueOf(conv.operand(2)))
-    return "its bias is not a constant";
+  if (std::string why = whyNotBlockedAlone(conv); !why.empty())
+    return why;
   if (const Op *g = groupedNeighbour(graph, conv))
     return "its neighbour " + remarkName(*g) +
            " stays NCHW (grouped), and the conversions would cost more than "
@@ -143,8 +161,9 @@ std::string whyNotBlocked(Graph &graph, const Op &conv) {
 void blockConv(Graph &graph, Conversions &done, Op &conv, int64_t B) {
   const Tensor &w = *constantValueOf(conv.operand(1));
   const Shape &ws = w.shape();
-  int64_t OC = ws[0], C = ws[1], KH = ws[2], KW = ws[3];
-  bool plainInput = C <= kMaxPlainInputChannels || C < B;
+  const bool depthwise = isDepthwise(conv);
+  int64_t OC = ws[0], C = depthwise ? OC : ws[1], KH = ws[2], KW = ws[3];
+  bool plainInput = !depthwise && (C <= kMaxPlainInputChannels || C < B);
   int64_t Bi = plainInput ? 1 : B, ICb = plainInput ? C : ceilDiv(C, B);
   int64_t OCb = ceilDiv(OC, B);
 
@@ -192,32 +211,44 @@ void blockConv(Graph &graph, Conversions &done, Op &conv, int64_t B) {
   // Everything is inserted before the last absorbed op, where the input,
   // the residual and the constants are all defined.
   auto at = graph.find(last);
-  std::vector<double> packed(static_cast<size_t>(OCb * ICb * KH * KW * Bi * B),
-                             0.0);
+  // Depthwise: [OCb, KH, KW, B], filter o in lane o % B; else
+  // [OCb, ICb, KH, KW, Bi, B] (ir/ops/Layout.cpp).
+  Shape packedShape = depthwise ? Shape{OCb, KH, KW, B}
+                                : Shape{OCb, ICb, KH, KW, Bi, B};
+  std::vector<double> packed(
+      static_cast<size_t>(product(packedShape, 0, packedShape.size())), 0.0);
+  auto packedIndex = [&](int64_t o, int64_t c, int64_t kh, int64_t kw) {
+    if (depthwise)
+      return ((o / B * KH + kh) * KW + kw) * B + o % B;
+    return ((((o / B * ICb + c / Bi) * KH + kh) * KW + kw) * Bi + c % Bi) * B +
+           o % B;
+  };
+  const int64_t wC = ws[1]; // input channels per filter (1: depthwise)
   for (int64_t o = 0; o < OC; ++o)
-    for (int64_t c = 0; c < C; ++c)
+    for (int64_t c = 0; c < wC; ++c)
       for (int64_t kh = 0; kh < KH; ++kh)
         for (int64_t kw = 0; kw < KW; ++kw)
-          packed[((((o / B * ICb + c / Bi) * KH + kh) * KW + kw) * Bi + c % Bi) *
-                     B +
-                 o % B] = w.elementAsDouble(((o * C + c) * KH + kh) * KW + kw);
+          packed[packedIndex(o, c, kh, kw)] =
+              w.elementAsDouble(((o * wC + c) * KH + kh) * KW + kw);
   std::vector<Value *> operands = {
       plainInput ? conv.operand(0) : toBlocked(graph, done, conv.operand(0), B, at),
-      newF32Constant(graph, at, {OCb, ICb, KH, KW, Bi, B}, packed, conv.loc),
+      newF32Constant(graph, at, packedShape, packed, conv.loc),
       hasBias ? newF32Constant(graph, at, {OCb * B}, bias, conv.loc) : nullptr,
       residual ? toBlocked(graph, done, residual, B, at) : nullptr};
   if (!residual)
     operands.pop_back();
   const Shape &ys = conv.result()->type.shape;
   TensorType yt(DType::F32, {ys[0], OCb, ys[2], ys[3], B});
-  Op *bc = createNormalized(graph, OpKind::Conv2dBlocked, std::move(operands),
-                            std::move(attrs), yt, conv.loc, at);
+  Op *bc = createNormalized(
+      graph, depthwise ? OpKind::DepthwiseConv2dBlocked : OpKind::Conv2dBlocked,
+      std::move(operands), std::move(attrs), yt, conv.loc, at);
   bc->result()->name = last->result()->name;
   Value *y = fromBlocked(graph, bc->result(), OC, at, last->loc);
   graph.replaceAllUsesWith(last->result(), y);
   if (remarksEnabled())
     remark(Remark::Applied, kPass,
-           remarkName(conv) + " blocked (block " + std::to_string(B) +
+           remarkName(conv) + (depthwise ? " blocked as depthwise" : " blocked") +
+               " (block " + std::to_string(B) +
                (plainInput ? ", plain input" : "") + ", activation " +
                bc->attrs.getString("activation") +
                (residual ? ", residual" : "") + ")");

@@ -1,7 +1,7 @@
 //===- BlockedConv.cpp - Direct conv kernel on blocked NCHWc activations ---===//
 //
 // conv2d_blocked without im2col. One parallel index is one output row
-// (n, group of `ocv` output-channel blocks, oh); the row is covered by
+// (group of `ocv` output-channel blocks, n, oh); the row is covered by
 // register tiles of ocv x T accumulators, each a vector of Bo output
 // channels for one output column. For every (kh, input block, kw, lane bi)
 // a tile loads ocv weight vectors (w[ocb, icb, kh, kw, bi, :]) and
@@ -9,12 +9,16 @@
 //  - Rows: the kh range is clamped to the rows inside the image once per
 //    output row, so padding rows cost nothing.
 //  - Columns: tiles whose windows stay inside the image (the interior, a
-//    run-time loop) read without checks; the few border tiles sit at
-//    constant columns, so only their taps inside the image are emitted
-//    (reading x through an opaque pointer per kw; see opaqueX).
-//  - Weights: a task loops over passes of input blocks outside its rows,
-//    so one pass's weights stay in L1 for all its rows (ResNet's layer4
-//    has 9 MB of weights for a 7x7 output); partial sums wait in `out`.
+//    run-time loop) read without checks; the border tiles at each end sit
+//    at constant columns, so only their taps inside the image are emitted
+//    (reading x through an opaque pointer per kw; see opaqueX). Border
+//    tiles take interior columns until they are half a tile wide (planRow).
+//  - Weights: a task loops over its rows group by group, and over passes
+//    of input blocks outside a group's rows, so one pass's weights stay in
+//    L1 for all those rows (ResNet's layer4 has 9 MB of weights for a 7x7
+//    output); partial sums wait in `out`. A constant w is repacked at
+//    compile time so that a group's weights are contiguous and a tap's ocv
+//    vectors adjacent (packWeights).
 //  - Bias (the accumulators' start), residual and activation are applied
 //    on the accumulators before the one store.
 // A plain NCHW input is the case Bi = 1 (ICb = C): the broadcasts then read
@@ -24,6 +28,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Lowering.h"
+#include "codegen/lower/Prepack.h"
 #include "ir/IntMath.h"
 
 #include <algorithm>
@@ -41,8 +46,10 @@ struct Geometry {
 
 /// Columns per tile at most: more adds registers, not reuse.
 constexpr int64_t kMaxTileColumns = 8;
-/// Lanes of the input block unrolled in the IR; larger blocks loop.
-constexpr int64_t kMaxUnrolledLanes = 32;
+/// Lanes of the input block unrolled per iteration of the lane loop: as
+/// fast as unrolling all 16 on ResNet-18, at a quarter of the code (its
+/// compile time had doubled with tile-wide border tiles).
+constexpr int64_t kUnrolledLanes = 4;
 
 struct Tiling {
   int64_t ocv, T;
@@ -93,6 +100,8 @@ public:
               *isLast = nullptr;
   /// The stack slot of opaqueX, in the parallel body.
   llvm::Value *xSlot = nullptr;
+  /// Whether w is in the group-interleaved layout of packWeights.
+  bool packedW = false;
 
   /// One output row of `nv` channel blocks with tiles of T columns.
   void emitRow(int64_t nv, int64_t T) {
@@ -102,17 +111,50 @@ public:
       xSlot = eb.CreateAlloca(x->getType());
     }
     b.CreateStore(x, xSlot, /*isVolatile=*/true);
-    int64_t owLo = std::clamp<int64_t>(ceilDiv(g.pl, g.sw), 0, g.OW);
-    int64_t owHi = std::clamp<int64_t>(
-        floorDiv(g.W - 1 + g.pl - (g.KW - 1) * g.dw, g.sw) + 1, owLo, g.OW);
-    int64_t full = (owHi - owLo) / T;
-    for (int64_t c = 0; c < owLo; c += T)
-      emitTile(nv, c, std::min(T, owLo - c));
-    ctx.emitLoop(ctx.i64(0), ctx.i64(full), 1, [&](llvm::Value *k) {
-      emitTile(nv, b.CreateAdd(ctx.i64(owLo), b.CreateMul(k, ctx.i64(T))), T);
+    RowPlan p = planRow(T);
+    emitConstantTiles(nv, 0, p.left, T);
+    ctx.emitLoop(ctx.i64(0), ctx.i64(p.interior), 1, [&](llvm::Value *k) {
+      emitTile(nv, b.CreateAdd(ctx.i64(p.left), b.CreateMul(k, ctx.i64(T))), T);
     }, "tile");
-    for (int64_t c = owLo + full * T; c < g.OW; c += T)
-      emitTile(nv, c, std::min(T, g.OW - c));
+    emitConstantTiles(nv, p.left + p.interior * T, p.right, T);
+  }
+
+  /// A row as `left` columns of border tiles, `interior` run-time tiles of
+  /// T columns whose windows stay inside the image, then `right` columns
+  /// of border tiles.
+  struct RowPlan {
+    int64_t left, interior, right;
+  };
+
+  /// The border parts are widened with interior columns until each is at
+  /// least half a tile (or empty): a 1-column tile has only ocv
+  /// accumulators, too few to hide the FMA latency (ResNet's 7- and
+  /// 14-wide rows spent ~10% in them).
+  RowPlan planRow(int64_t T) const {
+    const int64_t owLo = std::clamp<int64_t>(ceilDiv(g.pl, g.sw), 0, g.OW);
+    const int64_t owHi = std::clamp<int64_t>(
+        floorDiv(g.W - 1 + g.pl - (g.KW - 1) * g.dw, g.sw) + 1, owLo, g.OW);
+    const int64_t minWidth = std::min(ceilDiv(T, 2), g.OW);
+    for (int64_t m = (owHi - owLo) / T;; --m) {
+      // The border columns left over, split evenly within the borders'
+      // minimums (left >= owLo, right >= OW - owHi).
+      int64_t rest = g.OW - m * T;
+      int64_t l = std::clamp<int64_t>(rest / 2, owLo, rest - (g.OW - owHi));
+      int64_t r = rest - l;
+      if (m == 0 || ((l == 0 || l >= minWidth) && (r == 0 || r >= minWidth)))
+        return {l, m, r};
+    }
+  }
+
+  /// Columns [c0, c0 + width) as border tiles of at most T columns, of
+  /// even widths.
+  void emitConstantTiles(int64_t nv, int64_t c0, int64_t width, int64_t T) {
+    const int64_t k = ceilDiv(width, T);
+    for (int64_t i = 0, c = c0; i < k; ++i) {
+      int64_t tw = width / k + (i < width % k ? 1 : 0);
+      emitTile(nv, c, tw);
+      c += tw;
+    }
   }
 
 private:
@@ -140,6 +182,9 @@ private:
   llvm::Value *opaqueX() {
     return b.CreateLoad(x->getType(), xSlot, /*isVolatile=*/true);
   }
+
+  /// Floats between the weights of lanes bi and bi + 1 of a tap.
+  int64_t wLaneStride(int64_t nv) const { return packedW ? nv * g.Bo : g.Bo; }
 
   llvm::Value *allocaVec() {
     llvm::IRBuilder<> eb(&ctx.function()->getEntryBlock(),
@@ -169,25 +214,47 @@ private:
   using Accumulators = std::vector<std::vector<llvm::Value *>>;
 
   /// A border tile at constant column `ow0`: which (column, kw) taps fall
-  /// inside the image is known here, so the others are not emitted.
+  /// inside the image is known here, so the others are not emitted. The
+  /// kw whose taps are all inside (a range) run as one run-time loop: the
+  /// border tiles are up to a tile wide, and unrolling every kw doubled
+  /// ResNet-18's compile time.
   void emitTile(int64_t nv, int64_t ow0, int64_t Tw) {
     emitTile(nv, ctx.i64(ow0), Tw, [&](Accumulators &acc, llvm::Value *xRow,
                                        llvm::Value *wRow) {
+      const int64_t kwStride = g.Bi * wLaneStride(nv);
+      auto xTap = [&](int64_t kw) { // input column of the tile's column 0
+        return (ow0 * g.sw - g.pl + kw * g.dw) * g.Bi;
+      };
+      std::vector<std::vector<int64_t>> cols(g.KW);
+      int64_t fullLo = g.KW, fullHi = g.KW;
       for (int64_t kw = 0; kw < g.KW; ++kw) {
-        std::vector<int64_t> cols;
         for (int64_t j = 0; j < Tw; ++j) {
           int64_t iw = (ow0 + j) * g.sw - g.pl + kw * g.dw;
           if (iw >= 0 && iw < g.W)
-            cols.push_back(j);
+            cols[kw].push_back(j);
+        }
+        if (static_cast<int64_t>(cols[kw].size()) == Tw) {
+          fullLo = std::min(fullLo, kw);
+          fullHi = kw + 1;
+        }
+      }
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        if (kw == fullLo && fullHi - fullLo > 1) {
+          ctx.emitLoop(i64(fullLo), i64(fullHi), 1, [&](llvm::Value *k) {
+            emitTaps(nv, cols[fullLo], acc, x,
+                     add(add(xRow, i64(xTap(0))), mul(k, g.dw * g.Bi)),
+                     add(wRow, mul(k, kwStride)));
+          }, "kw");
+          kw = fullHi - 1;
+          continue;
         }
         // x through an opaque copy per kw: else GVN merges the broadcasts
         // that taps kw and kw+1 share (stride 1) and keeps them live across
         // the unrolled lanes, which spills (layer4's 7x7 convs ran at half
         // speed).
-        if (!cols.empty())
-          emitTaps(nv, cols, acc, opaqueX(),
-                   add(xRow, i64((ow0 * g.sw - g.pl + kw * g.dw) * g.Bi)),
-                   add(wRow, i64(kw * g.Bi * g.Bo)));
+        if (!cols[kw].empty())
+          emitTaps(nv, cols[kw], acc, opaqueX(), add(xRow, i64(xTap(kw))),
+                   add(wRow, i64(kw * kwStride)));
       }
     });
   }
@@ -202,7 +269,7 @@ private:
       llvm::Value *x0 = add(xRow, mul(b.CreateSub(mul(ow0, g.sw), i64(g.pl)), g.Bi));
       ctx.emitLoop(i64(0), i64(g.KW), 1, [&](llvm::Value *kw) {
         emitTaps(nv, cols, acc, x, add(x0, mul(kw, g.dw * g.Bi)),
-                 add(wRow, mul(kw, g.Bi * g.Bo)));
+                 add(wRow, mul(kw, g.Bi * wLaneStride(nv))));
       }, "kw");
     });
   }
@@ -239,7 +306,8 @@ private:
         llvm::Value *xRow =
             mul(add(mul(add(mul(n, g.ICb), icb), g.H), ih), g.W * g.Bi);
         llvm::Value *wRow =
-            mul(add(mul(add(mul(ocb0, g.ICb), icb), g.KH), kh), g.KW * g.Bi * g.Bo);
+            add(mul(ocb0, g.ICb * g.KH * g.KW * g.Bi * g.Bo),
+                mul(add(mul(icb, g.KH), kh), g.KW * g.Bi * wLaneStride(nv)));
         row(acc, xRow, wRow);
       }, "icb");
     }, "kh");
@@ -260,12 +328,14 @@ private:
   /// lane of the input block; x0 is the input element of column 0, lane 0.
   void emitTaps(int64_t nv, const std::vector<int64_t> &cols, Accumulators &acc,
                 llvm::Value *xPtr, llvm::Value *x0, llvm::Value *wTap) {
-    const int64_t wStride = g.ICb * g.KH * g.KW * g.Bi * g.Bo; // per ocb
+    const int64_t vStride =
+        packedW ? g.Bo : g.ICb * g.KH * g.KW * g.Bi * g.Bo;
     auto lane = [&](llvm::Value *bi) {
       std::vector<llvm::Value *> wv(nv);
       for (int64_t v = 0; v < nv; ++v)
         wv[v] = ctx.load(vt, f32, w,
-                         add(add(wTap, mul(bi, g.Bo)), i64(v * wStride)));
+                         add(add(wTap, mul(bi, wLaneStride(nv))),
+                             i64(v * vStride)));
       for (int64_t j : cols) {
         llvm::Value *s =
             ctx.load(f32, f32, xPtr, add(add(x0, bi), i64(j * g.sw * g.Bi)));
@@ -278,11 +348,15 @@ private:
         }
       }
     };
-    if (g.Bi <= kMaxUnrolledLanes) {
+    const int64_t unroll = g.Bi % kUnrolledLanes == 0 ? kUnrolledLanes : 1;
+    if (g.Bi <= kUnrolledLanes) {
       for (int64_t bi = 0; bi < g.Bi; ++bi)
         lane(i64(bi));
     } else {
-      ctx.emitLoop(i64(0), i64(g.Bi), 1, lane, "bi");
+      ctx.emitLoop(i64(0), i64(g.Bi / unroll), 1, [&](llvm::Value *q) {
+        for (int64_t u = 0; u < unroll; ++u)
+          lane(add(mul(q, unroll), u));
+      }, "bi");
     }
   }
 
@@ -294,6 +368,30 @@ private:
   double lo, hi;
   llvm::Type *f32 = nullptr, *vt = nullptr;
 };
+
+/// A constant w[OCb, ICb, KH, KW, Bi, Bo] reordered so that the weights of
+/// one group of `ocv` output blocks (the last group: the rest) are
+/// contiguous and interleaved by tap: w'[group][icb, kh, kw, bi, v, Bo].
+/// A tile's ocv weight vectors of a tap are then adjacent, and a pass's
+/// weights one contiguous run: with w as stored, the ocv streams lie
+/// ICb*KH*KW*Bi*Bo floats apart (a multiple of 4 KB in ResNet, so they
+/// compete for the same L1 sets) and are read sparsely from memory.
+void packWeights(LoweringContext &ctx, const Geometry &g, int64_t ocv) {
+  const float *src = static_cast<const float *>(ctx.constantOperand(1)->data());
+  const int64_t lane = g.Bo, tap = g.Bi * lane,
+                perOcb = g.ICb * g.KH * g.KW * tap;
+  auto packed = std::make_shared<PackedConstant>(g.OCb * perOcb);
+  float *dst = packed->data();
+  for (int64_t ocb0 = 0; ocb0 < g.OCb; ocb0 += ocv) {
+    const int64_t nv = std::min(ocv, g.OCb - ocb0);
+    for (int64_t t = 0; t < g.ICb * g.KH * g.KW; ++t) // (icb, kh, kw)
+      for (int64_t bi = 0; bi < g.Bi; ++bi)
+        for (int64_t v = 0; v < nv; ++v, dst += lane)
+          std::copy_n(src + (ocb0 + v) * perOcb + t * tap + bi * lane, lane,
+                      dst);
+  }
+  ctx.replaceOperand(1, std::move(packed));
+}
 
 } // namespace
 
@@ -331,49 +429,67 @@ absl::Status lowerConv2dBlocked(const Op &op, LoweringContext &ctx) {
       g.ICb);
   const int64_t passes = ceilDiv(g.ICb, icc);
   Emitter e(ctx, op, g);
-  ctx.emitParallelFor(g.N * groups * g.OH, 1, values, [&](llvm::Value *first,
-                                                          llvm::Value *last) {
+  e.packedW = prepackable(ctx, 1, g.OCb * g.ICb * g.KH * g.KW * g.Bi * g.Bo);
+  if (e.packedW)
+    packWeights(ctx, g, tiling.ocv);
+  // Rows are ordered (group, n, oh): a task's rows of one group share its
+  // weights, which then come from memory once per task even at batch > 1.
+  const int64_t groupRows = g.N * g.OH;
+  ctx.emitParallelFor(groups * groupRows, 1, values, [&](llvm::Value *first,
+                                                         llvm::Value *last) {
     llvm::IRBuilder<> &b = ctx.b();
     e.x = values[0];
     e.w = values[1];
     e.out = values[2];
     e.bias = hasBias ? values[3] : nullptr;
     e.res = hasRes ? values[hasBias ? 4 : 3] : nullptr;
-    ctx.emitLoop(0, passes, 1, [&](llvm::Value *pass) {
-      e.icbBegin = b.CreateMul(pass, ctx.i64(icc));
-      e.icbEnd = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin,
-                                         b.CreateAdd(e.icbBegin, ctx.i64(icc)),
-                                         ctx.i64(g.ICb));
-      if (passes > 1) {
-        e.isFirst = b.CreateICmpEQ(pass, ctx.i64(0));
-        e.isLast = b.CreateICmpEQ(pass, ctx.i64(passes - 1));
-      }
-      ctx.emitLoop(first, last, 1, [&](llvm::Value *r) {
-        e.oh = b.CreateSRem(r, ctx.i64(g.OH));
-        llvm::Value *gr = b.CreateSDiv(r, ctx.i64(g.OH));
-        llvm::Value *grp = b.CreateSRem(gr, ctx.i64(groups));
-        e.n = b.CreateSDiv(gr, ctx.i64(groups));
-        e.ocb0 = b.CreateMul(grp, ctx.i64(tiling.ocv));
-        if (tail == 0) {
-          e.emitRow(tiling.ocv, tiling.T);
-          return;
+    // The task's rows group by group, each group's with the passes outside.
+    llvm::Value *gFirst = b.CreateSDiv(first, ctx.i64(groupRows));
+    llvm::Value *gLast =
+        b.CreateAdd(b.CreateSDiv(b.CreateSub(last, ctx.i64(1)),
+                                 ctx.i64(groupRows)),
+                    ctx.i64(1));
+    ctx.emitLoop(gFirst, gLast, 1, [&](llvm::Value *grp) {
+      llvm::Value *g0 = b.CreateMul(grp, ctx.i64(groupRows));
+      llvm::Value *rBegin =
+          b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, first, g0);
+      llvm::Value *rEnd = b.CreateBinaryIntrinsic(
+          llvm::Intrinsic::smin, last, b.CreateAdd(g0, ctx.i64(groupRows)));
+      e.ocb0 = b.CreateMul(grp, ctx.i64(tiling.ocv));
+      ctx.emitLoop(0, passes, 1, [&](llvm::Value *pass) {
+        e.icbBegin = b.CreateMul(pass, ctx.i64(icc));
+        e.icbEnd = b.CreateBinaryIntrinsic(
+            llvm::Intrinsic::smin, b.CreateAdd(e.icbBegin, ctx.i64(icc)),
+            ctx.i64(g.ICb));
+        if (passes > 1) {
+          e.isFirst = b.CreateICmpEQ(pass, ctx.i64(0));
+          e.isLast = b.CreateICmpEQ(pass, ctx.i64(passes - 1));
         }
-        // The last group has only `tail` blocks.
-        llvm::Function *f = ctx.function();
-        auto *full = llvm::BasicBlock::Create(ctx.llvm(), "full", f);
-        auto *part = llvm::BasicBlock::Create(ctx.llvm(), "tail", f);
-        auto *done = llvm::BasicBlock::Create(ctx.llvm(), "row.done", f);
-        b.CreateCondBr(b.CreateICmpSLT(grp, ctx.i64(groups - 1)), full, part);
-        b.SetInsertPoint(full);
-        e.emitRow(tiling.ocv, tiling.T);
-        b.CreateBr(done);
-        b.SetInsertPoint(part);
-        e.emitRow(tail, std::min<int64_t>(tiling.T * tiling.ocv / tail,
-                                          std::min(kMaxTileColumns, g.OW)));
-        b.CreateBr(done);
-        b.SetInsertPoint(done);
-      }, "row");
-    }, "pass");
+        ctx.emitLoop(rBegin, rEnd, 1, [&](llvm::Value *r) {
+          llvm::Value *nr = b.CreateSub(r, g0); // n * OH + oh
+          e.oh = b.CreateSRem(nr, ctx.i64(g.OH));
+          e.n = b.CreateSDiv(nr, ctx.i64(g.OH));
+          if (tail == 0) {
+            e.emitRow(tiling.ocv, tiling.T);
+            return;
+          }
+          // The last group has only `tail` blocks.
+          llvm::Function *f = ctx.function();
+          auto *full = llvm::BasicBlock::Create(ctx.llvm(), "full", f);
+          auto *part = llvm::BasicBlock::Create(ctx.llvm(), "tail", f);
+          auto *done = llvm::BasicBlock::Create(ctx.llvm(), "row.done", f);
+          b.CreateCondBr(b.CreateICmpSLT(grp, ctx.i64(groups - 1)), full, part);
+          b.SetInsertPoint(full);
+          e.emitRow(tiling.ocv, tiling.T);
+          b.CreateBr(done);
+          b.SetInsertPoint(part);
+          e.emitRow(tail, std::min<int64_t>(tiling.T * tiling.ocv / tail,
+                                            std::min(kMaxTileColumns, g.OW)));
+          b.CreateBr(done);
+          b.SetInsertPoint(done);
+        }, "row");
+      }, "pass");
+    }, "group");
   });
   ctx.finish();
   return absl::OkStatus();

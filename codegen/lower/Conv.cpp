@@ -35,7 +35,8 @@
 // window position, so windows need no bounds checks; planes are split over
 // threads. Outputs are computed a vector of the output width at a time
 // (strided windows load stride*W contiguous elements and pick every
-// stride-th lane), with a scalar remainder. Max keeps the reference's order
+// stride-th lane); the rest of a row in halving vectors (8, 4, 2 lanes), then
+// scalars. Max keeps the reference's order
 // and NaN rule (a NaN wins and stays); integers compare in their own type.
 // avg divides the window sum (f32; double for f16/bf16, then one rounding)
 // by the reference's count, which is separable: count(oh, ow) = countH[oh]
@@ -624,6 +625,14 @@ void emitWindowed(LoweringContext &ctx, std::vector<llvm::Value *> &values,
         };
         int64_t nv = VW > 1 ? w.out / VW * VW : 0;
         ctx.emitLoop(0, nv, VW, [&](llvm::Value *ow) { emit(ow, VW); }, "ow");
+        // The rest in halving vectors (28 = 16 + 8 + 4 at 16 lanes), not
+        // one output at a time: MobileNet's 28-, 14- and 7-wide rows are
+        // mostly remainder.
+        for (int lanes = VW / 2; lanes >= 2; lanes /= 2)
+          if (w.out - nv >= lanes) {
+            emit(ctx.i64(nv), lanes);
+            nv += lanes;
+          }
         ctx.emitLoop(nv, w.out, 1, [&](llvm::Value *ow) { emit(ow, 1); }, "owr");
       }, "oh");
     }, "j");
@@ -998,7 +1007,6 @@ absl::Status emitPanelConv(LoweringContext &ctx, const Axis &h, const Axis &w,
                            bool hasBias, const ConvEpilogue *epi) {
   const int64_t P = h.out * w.out, K = gs.K, Mg = gs.M, M = Mg * groups,
                 inPlane = h.in * w.in;
-  auto roundUp = [](int64_t a, int64_t m) { return ceilDiv(a, m) * m; };
   GemmOptions o;
   o.parallel = false;
   o.prepackedB = true;

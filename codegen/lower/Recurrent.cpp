@@ -25,6 +25,21 @@
 // it every step (not for GRU without linear_before_reset, whose two step
 // GEMMs split R).
 //
+// LSTM with constant W and R whose H fits one K block of the step GEMM
+// (planBlocked) runs a hidden-blocked step instead: the G*H gate columns of
+// each direction are permuted at compile time into blocks of HB hidden
+// units ([i | o | f | c] of those units, the last block narrower; 4*HB a
+// multiple of the GEMM's NR and HB of the vector width), in W, R (both
+// packed so permuted) and the bias. Each step is then ONE parallel region
+// with one task per block: a single-threaded GEMM of the block's 4*hb
+// columns accumulated into XW (R's panels and h both prepacked, so no
+// packing memory), then the gate math of the block's units, instead of the
+// step GEMM's region and the gate loop's. h lives in the GEMM's packed A
+// layout, double-buffered (a step reads h_{t-1} while its tasks write h_t;
+// stored MR floats apart with a scatter), next to the dense h for y_h.
+// (Folding the projection into the steps too, K = I + H, was slower on one
+// thread: its B micro-panels no longer fit L1.)
+//
 // GRU needs the reset gate before its third recurrent product:
 // - linear_before_reset = 0: GEMM of the z and r columns, gate math 1 (z, and
 //   r*h into a buffer), GEMM (r*h) x R_h^T into the h columns, gate math 2;
@@ -42,6 +57,7 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/Gemm.h"
 #include "codegen/Lowering.h"
+#include "codegen/PackedConstant.h"
 #include "codegen/lower/Prepack.h"
 #include "codegen/lower/RowSupport.h"
 #include "codegen/lower/VectorMath.h"
@@ -50,7 +66,9 @@
 #include "llvm/IR/Function.h"
 
 #include <algorithm>
+#include <numeric>
 #include <string>
+#include <vector>
 
 namespace tcpu {
 
@@ -65,6 +83,7 @@ using vmath::tanhF32;
 enum class Cell { Lstm, Gru, Rnn };
 
 int64_t roundUp16(int64_t floats) { return (floats + 15) / 16 * 16; }
+int64_t roundUpTo(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 
 /// A GEMM function for `shape` with an optional per-column bias, shared by
 /// every recurrent op of the module with the same call (its scratch need
@@ -185,6 +204,30 @@ private:
   // Step GEMMs: stepA covers the gates computed from h (all of them, or GRU's
   // z and r, or GRU lbr's three into tmp); stepB is GRU's (r*h) x R_h^T.
   SharedGemm stepA_, stepB_;
+
+  // --- The hidden-blocked LSTM step (planBlocked; see the file comment) ===//
+  bool blocked_ = false;
+  int64_t hb_ = 0, nb_ = 0, hbLast_ = 0;
+  GemmBlocking blk_;
+  llvm::Function *blockGemm_ = nullptr, *lastBlockGemm_ = nullptr;
+  llvm::Value *hPack_[2] = {nullptr, nullptr};
+  /// Whether the op takes the hidden-blocked step; if so, its blocks and
+  /// the step GEMM's blocking.
+  bool planBlocked();
+  /// Source gate column (g*H + j) of permuted column n of a direction.
+  int64_t blockedSource(int64_t n) const;
+  int64_t packBlocked(int operand, const GemmShape &shape,
+                      const GemmBlocking &bl, int64_t count);
+  void emitBlockedBias(llvm::Value *bias);
+  void emitBlockedInit(llvm::Value *stateBase, int64_t stateStride);
+  void emitBlockedStep(llvm::Value *dir, llvm::Value *t, llvm::Value *s);
+  /// Index in the packed-A h of element (bi, k).
+  llvm::Value *packedIndex(llvm::Value *bi, llvm::Value *k);
+  /// The LSTM cell on one vector: pre-activations gi, go, gf, gc, state c,
+  /// peepholes at p + pj (p null: none). Returns {c_t, h_t}.
+  std::pair<llvm::Value *, llvm::Value *>
+  lstmCell(int lanes, llvm::Value *gi, llvm::Value *go, llvm::Value *gf,
+           llvm::Value *gc, llvm::Value *c, llvm::Value *p, llvm::Value *pj);
   // The step GEMMs read R^T in place from rt_ (transposed once per
   // direction), or R itself with transB (the GEMM then packs it each step).
   bool transposeR_ = false;
@@ -258,6 +301,25 @@ void RecurrentLowering::emitTransposeR(llvm::Value *dir, llvm::Value *rt) {
   }, "n");
 }
 
+std::pair<llvm::Value *, llvm::Value *>
+RecurrentLowering::lstmCell(int lanes, llvm::Value *gi, llvm::Value *go,
+                            llvm::Value *gf, llvm::Value *gc, llvm::Value *c,
+                            llvm::Value *p, llvm::Value *pj) {
+  const int64_t H = H_;
+  // Peepholes i, o, f at offsets 0, H, 2H.
+  if (p) {
+    gi = fmuladd(b_, load(lanes, p, pj), c, gi);
+    gf = fmuladd(b_, load(lanes, p, add(pj, i64(2 * H))), c, gf);
+  }
+  llvm::Value *i = gate(gi);
+  llvm::Value *f = inputForget_ ? b_.CreateFSub(splat(lanes, 1.0), i)
+                                : gate(gf);
+  llvm::Value *cNew = fmuladd(b_, f, c, b_.CreateFMul(i, act(gc)));
+  if (p)
+    go = fmuladd(b_, load(lanes, p, add(pj, i64(H))), cNew, go);
+  return {cNew, b_.CreateFMul(gate(go), act(cNew))};
+}
+
 void RecurrentLowering::emitLstmGates(llvm::Value *dir, llvm::Value *t,
                                       llvm::Value *xwStep) {
   const int64_t H = H_, ldc = layout1_ ? T_ * N_ : N_;
@@ -268,24 +330,12 @@ void RecurrentLowering::emitLstmGates(llvm::Value *dir, llvm::Value *t,
     llvm::Value *yRow = at(y_, yIndex(t, dir, bi));
     rows::forLanes(ctx_, H, [&](llvm::Value *j, int lanes) {
       llvm::Value *sj = add(state, j);
-      llvm::Value *c = load(lanes, c_, sj);
-      // Gates i, o, f, c at column offsets 0, H, 2H, 3H; peepholes i, o, f.
-      llvm::Value *gi = load(lanes, pre, j);
-      llvm::Value *go = load(lanes, pre, add(j, i64(H)));
-      llvm::Value *gf = load(lanes, pre, add(j, i64(2 * H)));
-      llvm::Value *gc = load(lanes, pre, add(j, i64(3 * H)));
-      if (p) {
-        gi = fmuladd(b_, load(lanes, p, j), c, gi);
-        gf = fmuladd(b_, load(lanes, p, add(j, i64(2 * H))), c, gf);
-      }
-      llvm::Value *i = gate(gi);
-      llvm::Value *f = inputForget_ ? b_.CreateFSub(splat(lanes, 1.0), i)
-                                    : gate(gf);
-      llvm::Value *cNew =
-          fmuladd(b_, f, c, b_.CreateFMul(i, act(gc)));
-      if (p)
-        go = fmuladd(b_, load(lanes, p, add(j, i64(H))), cNew, go);
-      llvm::Value *h = b_.CreateFMul(gate(go), act(cNew));
+      // Gates i, o, f, c at column offsets 0, H, 2H, 3H.
+      auto [cNew, h] = lstmCell(lanes, load(lanes, pre, j),
+                                load(lanes, pre, add(j, i64(H))),
+                                load(lanes, pre, add(j, i64(2 * H))),
+                                load(lanes, pre, add(j, i64(3 * H))),
+                                load(lanes, c_, sj), p, j);
       store(cNew, c_, sj);
       store(h, h_, sj);
       store(h, yRow, j);
@@ -356,6 +406,212 @@ void RecurrentLowering::emitGruGates(llvm::Value *dir, llvm::Value *t,
       store(hNew, yRow, j);
     });
   }, "b");
+}
+
+/// Blocks of hidden units the blocked step aims at: enough tasks for a few
+/// threads, each a GEMM of >= 4*HB columns.
+constexpr int64_t kTargetBlocks = 8;
+/// A block's GEMM flops worth a task (a parallel region costs a few us).
+constexpr int64_t kMinBlockFlops = int64_t(1) << 17;
+
+/// The single-threaded GEMM of one block of the blocked LSTM step: A (h)
+/// and B (R) both prepacked with `bl`, whose KC covers K.
+absl::StatusOr<llvm::Function *> blockGemm(LoweringContext &ctx,
+                                           const GemmShape &s, GemmBlocking bl) {
+  bl.NC = roundUpTo(s.N, bl.NR);
+  const std::string name =
+      "tcpu_lstm_block_gemm_" + std::to_string(s.M) + "x" +
+      std::to_string(s.N) + "x" + std::to_string(s.K) + "_ldc" +
+      std::to_string(s.ldc) + "_mr" + std::to_string(bl.MR) + "_nr" +
+      std::to_string(bl.NR) + "_mc" + std::to_string(bl.MC);
+  if (llvm::Function *f = ctx.module().getFunction(name))
+    return f;
+  GemmOptions o;
+  o.blocking = bl;
+  o.parallel = false;
+  o.prepackedA = o.prepackedB = true;
+  absl::StatusOr<GemmKernel> k =
+      emitGemmFunction(ctx.module(), ctx.target(), s, {}, name, o);
+  if (!k.ok())
+    return k.status();
+  // Both operands come packed: no packing memory (a kernel asking
+  // tcpu_thread_scratch would get the op's own scratch block back).
+  if (k->scratchBytesPerThread != 0)
+    return absl::InternalError(name + " needs packing memory");
+  return k->function;
+}
+
+bool RecurrentLowering::planBlocked() {
+  const int64_t GH = G_ * H_;
+  if (cell_ != Cell::Lstm || T_ == 0 || !prepackable(ctx_, 1, N_ * I_) ||
+      !prepackable(ctx_, 2, D_ * GH * H_))
+    return false;
+  GemmShape full;
+  full.M = B_;
+  full.N = GH;
+  full.K = H_;
+  full.transB = true;
+  GemmBlocking bl = chooseGemmBlocking(ctx_.target(), full, true);
+  // h and R's panels span the whole K: sizes whose K needs no blocking.
+  if (bl.KC < H_)
+    return false;
+  // Blocks start on a panel of R (4*HB a multiple of NR) and on a vector.
+  const int64_t W = std::max(1, ctx_.vectorWidth());
+  const int64_t unit = std::lcm(bl.NR / std::gcd(bl.NR, int64_t{4}), W);
+  hb_ = roundUpTo((H_ + kTargetBlocks - 1) / kTargetBlocks, unit);
+  nb_ = (H_ + hb_ - 1) / hb_;
+  hbLast_ = H_ - (nb_ - 1) * hb_;
+  blk_ = bl;
+  blk_.KC = H_;
+  blk_.packB = true;
+  return true;
+}
+
+int64_t RecurrentLowering::blockedSource(int64_t n) const {
+  const int64_t blk = n / (4 * hb_), r = n % (4 * hb_);
+  const int64_t w = blk == nb_ - 1 ? hbLast_ : hb_;
+  return r / w * H_ + blk * hb_ + r % w;
+}
+
+/// Replaces the constant operand (D*G*H rows of shape.K floats) by its rows
+/// permuted into hidden blocks, packed as `count` B matrices of `shape`
+/// (transB). Returns the floats between two packed matrices.
+int64_t RecurrentLowering::packBlocked(int operand, const GemmShape &shape,
+                                       const GemmBlocking &bl, int64_t count) {
+  const Tensor *t = ctx_.constantOperand(static_cast<size_t>(operand));
+  const float *src = static_cast<const float *>(t->data());
+  const int64_t GH = G_ * H_, len = shape.K;
+  std::vector<float> permuted(static_cast<size_t>(D_ * GH * len));
+  for (int64_t d = 0; d < D_; ++d)
+    for (int64_t n = 0; n < GH; ++n)
+      std::copy_n(src + (d * GH + blockedSource(n)) * len, len,
+                  permuted.data() + (d * GH + n) * len);
+  const int64_t each = prepackedBFloats(shape, bl);
+  auto packed = std::make_shared<PackedConstant>(each * count);
+  for (int64_t i = 0; i < count; ++i)
+    prepackB(permuted.data() + i * (D_ * GH / count) * len, shape, bl,
+             packed->data() + i * each);
+  ctx_.replaceOperand(static_cast<size_t>(operand), std::move(packed));
+  return each;
+}
+
+/// bias[dir*GH + n] = Wb + Rb of source column blockedSource(n).
+void RecurrentLowering::emitBlockedBias(llvm::Value *bias) {
+  const int64_t GH = G_ * H_;
+  llvm::Type *f32 = b_.getFloatTy();
+  ctx_.emitLoop(0, D_ * GH, 1, [&](llvm::Value *dn) {
+    llvm::Value *d = b_.CreateUDiv(dn, i64(GH));
+    llvm::Value *n = b_.CreateSub(dn, mul(d, GH));
+    llvm::Value *blk = b_.CreateUDiv(n, i64(4 * hb_));
+    llvm::Value *r = b_.CreateSub(n, mul(blk, 4 * hb_));
+    llvm::Value *w = b_.CreateSelect(b_.CreateICmpEQ(blk, i64(nb_ - 1)),
+                                     i64(hbLast_), i64(hb_));
+    llvm::Value *g = b_.CreateUDiv(r, w);
+    llvm::Value *src =
+        add(add(mul(g, H_), mul(blk, hb_)), b_.CreateSub(r, b_.CreateMul(g, w)));
+    llvm::Value *wb = at(bOp_, mul(d, 2 * GH));
+    llvm::Value *v = b_.CreateFAdd(ctx_.load(f32, f32, wb, src),
+                                   ctx_.load(f32, f32, wb, add(src, i64(GH))));
+    store(v, bias, dn);
+  }, "bias");
+}
+
+llvm::Value *RecurrentLowering::packedIndex(llvm::Value *bi, llvm::Value *k) {
+  const int64_t MR = blk_.MR;
+  return add(add(mul(b_.CreateUDiv(bi, i64(MR)), MR * H_), mul(k, MR)),
+             b_.CreateURem(bi, i64(MR)));
+}
+
+/// Zeroes both packed h buffers (the rows padding B to MR stay zero) and
+/// packs initial_h into the first.
+void RecurrentLowering::emitBlockedInit(llvm::Value *stateBase,
+                                        int64_t stateStride) {
+  const int64_t bytes = roundUpTo(B_, blk_.MR) * H_ * 4;
+  for (llvm::Value *buf : hPack_)
+    b_.CreateMemSet(buf, b_.getInt8(0), bytes, llvm::MaybeAlign(4));
+  if (!h0_)
+    return;
+  llvm::Type *f32 = b_.getFloatTy();
+  ctx_.emitLoop(0, B_, 1, [&](llvm::Value *bi) {
+    llvm::Value *row = at(h0_, add(stateBase, mul(bi, stateStride)));
+    ctx_.emitLoop(0, H_, 1, [&](llvm::Value *k) {
+      store(ctx_.load(f32, f32, row, k), hPack_[0], packedIndex(bi, k));
+    }, "k");
+  }, "row");
+}
+
+/// Step s (time t) of the blocked LSTM: one parallel region, one task per
+/// block of hidden units (GEMM of its 4*hb columns, then its gate math).
+void RecurrentLowering::emitBlockedStep(llvm::Value *dir, llvm::Value *t,
+                                        llvm::Value *s) {
+  const int64_t GH = G_ * H_, H = H_, ldc = layout1_ ? T_ * N_ : N_,
+                MR = blk_.MR, W = std::max(1, ctx_.vectorWidth());
+  llvm::Value *xwStep =
+      at(xw_, add(layout1_ ? mul(t, N_) : mul(t, B_ * N_), mul(dir, GH)));
+  llvm::Value *odd = b_.CreateTrunc(s, b_.getInt1Ty());
+  std::vector<llvm::Value *> cap = {
+      xwStep, b_.CreateSelect(odd, hPack_[1], hPack_[0]),
+      b_.CreateSelect(odd, hPack_[0], hPack_[1]),
+      at(r_, mul(dir, packedRStride_)), h_, c_, y_, t, dir};
+  if (p_)
+    cap.push_back(at(p_, mul(dir, 3 * H)));
+  const int64_t flops = 2 * B_ * 4 * hb_ * H;
+  ctx_.emitParallelFor(nb_, std::max<int64_t>(1, (kMinBlockFlops + flops - 1) / flops),
+                       cap, [&](llvm::Value *first, llvm::Value *last) {
+    llvm::Value *xw = cap[0], *hPrev = cap[1], *hNext = cap[2], *r = cap[3],
+                *hOut = cap[4], *c = cap[5], *y = cap[6], *tt = cap[7],
+                *d = cap[8], *p = p_ ? cap[9] : nullptr;
+    llvm::Value *null = llvm::ConstantPointerNull::get(b_.getPtrTy());
+    ctx_.emitLoop(first, last, 1, [&](llvm::Value *blk) {
+      llvm::Value *isLast = b_.CreateICmpEQ(blk, i64(nb_ - 1));
+      llvm::Value *j0 = mul(blk, hb_), *col0 = mul(blk, 4 * hb_);
+      llvm::Value *callee = lastBlockGemm_;
+      if (blockGemm_ && blockGemm_ != lastBlockGemm_)
+        callee = b_.CreateSelect(isLast, lastBlockGemm_, blockGemm_);
+      b_.CreateCall(lastBlockGemm_->getFunctionType(), callee,
+                    {hPrev, at(r, mul(col0, H)), at(xw, col0), null, null,
+                     null});
+      // This block's width and its gates' offsets in its columns.
+      llvm::Value *w = b_.CreateSelect(isLast, i64(hbLast_), i64(hb_));
+      llvm::Value *vectorEnd = mul(b_.CreateUDiv(w, i64(W)), W);
+      ctx_.emitLoop(0, B_, 1, [&](llvm::Value *bi) {
+        llvm::Value *pre = at(xw, add(mul(bi, ldc), col0));
+        llvm::Value *state = add(mul(bi, H), j0);
+        llvm::Value *yRow = at(y, add(yIndex(tt, d, bi), j0));
+        llvm::Value *packRow = at(hNext, packedIndex(bi, j0));
+        auto body = [&](llvm::Value *jj, int lanes) {
+          llvm::Value *sj = add(state, jj);
+          auto [cNew, h] = lstmCell(
+              lanes, load(lanes, pre, jj), load(lanes, pre, add(jj, w)),
+              load(lanes, pre, add(jj, b_.CreateMul(w, i64(2)))),
+              load(lanes, pre, add(jj, b_.CreateMul(w, i64(3)))),
+              load(lanes, c, sj), p, add(j0, jj));
+          store(cNew, c, sj);
+          store(h, hOut, sj);
+          store(h, yRow, jj);
+          // h_t in the packed A layout of the next step: stride MR along k.
+          llvm::Value *dst = at(packRow, mul(jj, MR));
+          if (lanes == 1) {
+            store(h, dst, i64(0));
+            return;
+          }
+          // i32 offsets: one 16-lane scatter on AVX-512 (i64 ones split).
+          std::vector<llvm::Constant *> offsets;
+          for (int l = 0; l < lanes; ++l)
+            offsets.push_back(b_.getInt32(static_cast<int32_t>(l * MR)));
+          b_.CreateMaskedScatter(
+              h, b_.CreateGEP(b_.getFloatTy(), dst,
+                              llvm::ConstantVector::get(offsets)),
+              llvm::Align(4));
+        };
+        ctx_.emitLoop(i64(0), vectorEnd, W,
+                      [&](llvm::Value *jj) { body(jj, static_cast<int>(W)); },
+                      "cv");
+        ctx_.emitLoop(vectorEnd, w, 1,
+                      [&](llvm::Value *jj) { body(jj, 1); }, "cs");
+      }, "b");
+    }, "block");
+  });
 }
 
 void RecurrentLowering::emitStep(llvm::Value *dir, llvm::Value *t) {
@@ -433,6 +689,28 @@ absl::Status RecurrentLowering::run() {
   // The GEMMs.
   const int64_t GH = G_ * H_;
   SharedGemm proj;
+  blocked_ = planBlocked();
+  if (blocked_) {
+    GemmShape step;
+    step.M = B_;
+    step.K = H_;
+    step.lda = step.ldb = H_;
+    step.ldc = layout1_ ? T_ * N_ : N_;
+    step.beta = 1.0f;
+    step.transB = true;
+    step.N = 4 * hbLast_;
+    absl::StatusOr<llvm::Function *> f = blockGemm(ctx_, step, blk_);
+    if (!f.ok())
+      return f.status();
+    lastBlockGemm_ = *f;
+    if (nb_ > 1) {
+      step.N = 4 * hb_;
+      f = blockGemm(ctx_, step, blk_);
+      if (!f.ok())
+        return f.status();
+      blockGemm_ = *f;
+    }
+  }
   if (T_ > 0) {
     GemmShape s;
     s.M = T_ * B_;
@@ -445,8 +723,18 @@ absl::Status RecurrentLowering::run() {
     if (!g.ok())
       return g.status();
     proj = *g;
-    if (packW)
+    if (blocked_) {
+      packBlocked(1, s, proj.blocking, 1);
+      GemmShape r;
+      r.N = GH;
+      r.K = H_;
+      r.transB = true;
+      packedRStride_ = packBlocked(2, r, blk_, D_);
+    } else if (packW) {
       prepackOperand(ctx_, 1, /*asA=*/false, s, proj.blocking);
+    }
+  }
+  if (T_ > 0 && !blocked_) {
     GemmShape step;
     step.M = B_;
     step.K = H_;
@@ -468,7 +756,7 @@ absl::Status RecurrentLowering::run() {
       step.transB = true;
       step.ldb = H_;
     }
-    g = sharedGemm(ctx_, step, lbr_ && bOp_, packR);
+    absl::StatusOr<SharedGemm> g = sharedGemm(ctx_, step, lbr_ && bOp_, packR);
     if (!g.ok())
       return g.status();
     stepA_ = *g;
@@ -495,7 +783,10 @@ absl::Status RecurrentLowering::run() {
                 rtAt = transposeR_ ? reserve(H_ * GH) : 0,
                 biasAt = bOp_ ? reserve(N_) : 0, hAt = reserve(B_ * H_),
                 cAt = cell_ == Cell::Lstm ? reserve(B_ * H_) : 0,
-                tmpAt = cell_ == Cell::Gru ? reserve(B_ * (lbr_ ? GH : H_)) : 0;
+                tmpAt = cell_ == Cell::Gru ? reserve(B_ * (lbr_ ? GH : H_)) : 0,
+                hPackAt = blocked_ ? reserve(roundUpTo(B_, blk_.MR) * H_) : 0,
+                hPack1At =
+                    blocked_ ? reserve(roundUpTo(B_, blk_.MR) * H_) : 0;
   const int64_t perThread = std::max({proj.scratchPerThread,
                                       stepA_.scratchPerThread,
                                       stepB_.scratchPerThread});
@@ -519,11 +810,17 @@ absl::Status RecurrentLowering::run() {
   h_ = at(base, hAt);
   c_ = cell_ == Cell::Lstm ? at(base, cAt) : nullptr;
   tmp_ = cell_ == Cell::Gru ? at(base, tmpAt) : nullptr;
+  if (blocked_) {
+    hPack_[0] = at(base, hPackAt);
+    hPack_[1] = at(base, hPack1At);
+  }
   gemmScratch_ = perThread > 0 ? at(base, floats)
                                : llvm::ConstantPointerNull::get(b_.getPtrTy());
 
   // 1. The input projection of every step and direction.
-  if (bOp_)
+  if (bOp_ && blocked_)
+    emitBlockedBias(bias_);
+  else if (bOp_)
     emitBias(bias_);
   if (T_ > 0)
     callGemm(proj, x_, w_, xw_, bias_);
@@ -537,13 +834,15 @@ absl::Status RecurrentLowering::run() {
     for (const std::pair<llvm::Value *, llvm::Value *> &io :
          {std::pair{h0_, h_}, std::pair{c0_, c_}}) {
       llvm::Value *init = io.first, *state = io.second;
-      if (!state)
+      if (!state || (blocked_ && state == h_))
         continue;
       if (init)
         copyRows(state, H_, init, stateBase, stateStride);
       else
         b_.CreateMemSet(state, b_.getInt8(0), B_ * H_ * 4, llvm::MaybeAlign(4));
     }
+    if (blocked_)
+      emitBlockedInit(stateBase, stateStride);
     if (transposeR_)
       emitTransposeR(dir, rt_);
     llvm::Value *reverse =
@@ -552,7 +851,10 @@ absl::Status RecurrentLowering::run() {
     ctx_.emitLoop(0, T_, 1, [&](llvm::Value *s) {
       llvm::Value *t =
           b_.CreateSelect(reverse, b_.CreateSub(i64(T_ - 1), s), s);
-      emitStep(dir, t);
+      if (blocked_)
+        emitBlockedStep(dir, t, s);
+      else
+        emitStep(dir, t);
     }, "step");
     for (const std::pair<llvm::Value *, llvm::Value *> &io :
          {std::pair{yh_, h_}, std::pair{yc_, c_}}) {

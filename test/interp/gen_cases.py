@@ -1920,6 +1920,34 @@ def gen_layout():
         # The padding lanes of the result hold act(0 + 0 + 0) = 0, as
         # to_blocked_ref's do.
         case(n, "conv2d_blocked", ops, to(to_blocked_ref(ref, bo), F32), attrs)
+    # depthwise_conv2d_blocked = act(conv2d(groups = C) + bias + residual) on
+    # blocked values; weight [Cb, KH, KW, B] with filter c in lane c % B.
+    # C = 10 in blocks of 4 (2 padding lanes, which stay 0), stride 2,
+    # asymmetric pads, clip, residual.
+    n = "depthwise_conv2d_blocked_clip_residual"
+    C, B, st, pads = 10, 4, (2, 2), (1, 0, 1, 2)
+    x = rnd(n, (1, C, 7, 6), F32, salt="x")
+    w = rnd(n, (C, 1, 3, 3), F32, salt="w")
+    b = rnd(n, (C,), F32, salt="b")
+    ref = conv2d_ref(f64(x), f64(w), f64(b), st, pads, (1, 1), C)
+    if torch is not None:
+        T = torch.from_numpy
+        t = F.conv2d(F.pad(T(x), (pads[1], pads[3], pads[0], pads[2])),
+                     T(w), T(b), stride=st, groups=C)
+        assert np.allclose(t.numpy(), ref, rtol=1e-4, atol=1e-5), n
+    res = rnd(n, ref.shape, F32, salt="r")
+    ref = np.minimum(np.maximum(ref + f64(res), -0.5), 0.75)
+    cb = -(-C // B)
+    wb = np.zeros((cb * B, 3, 3), dtype=F32)
+    wb[:C] = w[:, 0]
+    wb = np.ascontiguousarray(wb.reshape(cb, B, 3, 3).transpose(0, 2, 3, 1))
+    bias = np.zeros(cb * B, dtype=F32)
+    bias[:C] = b
+    ops = [("x", to_blocked_ref(x, B)), ("weight", wb), ("bias", bias),
+           ("residual", to_blocked_ref(res, B))]
+    case(n, "depthwise_conv2d_blocked", ops, to(to_blocked_ref(ref, B), F32),
+         {"pads": list(pads), "strides": list(st), "activation": "clip",
+          "clip_min": -0.5, "clip_max": 0.75})
     # max_pool2d_blocked = to_blocked(max_pool2d(x)): pool2d_ref on the
     # unblocked data (and PyTorch); C = 5 in blocks of 4, so the padding
     # lanes pool zeros to 0. ceil_mode makes the last window hang over.

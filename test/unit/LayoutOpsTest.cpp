@@ -5,7 +5,8 @@
 // from_blocked-free arithmetic: conv2d + bias + residual + activation of the
 // reference conv2d on the same random data, the weight packed here by its
 // definition (an oracle independent of passes/SelectLayout.cpp); and
-// max_pool2d_blocked against to_blocked(max_pool2d(x)).
+// max_pool2d_blocked against to_blocked(max_pool2d(x)); and
+// depthwise_conv2d_blocked against conv2d with groups = C, likewise.
 //
 //===----------------------------------------------------------------------===//
 #include "OpTestSupport.h"
@@ -54,6 +55,22 @@ Tensor padBias(const Tensor &b, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     p.setElementFromDouble(i, i < b.numElements() ? b.elementAsDouble(i) : 0.0);
   return p;
+}
+
+/// The blocked convs' epilogue by hand on a conv's result: + residual, then
+/// relu or clip to [-0.5, 0.75] (the bounds the tests use).
+std::vector<double> withEpilogue(const Tensor &conv, const Tensor *residual,
+                                 const std::string &act) {
+  std::vector<double> v = valuesOf(conv);
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (residual)
+      v[i] += residual->elementAsDouble(static_cast<int64_t>(i));
+    if (act == "relu")
+      v[i] = std::max(v[i], 0.0);
+    if (act == "clip")
+      v[i] = std::min(std::max(v[i], -0.5), 0.75);
+  }
+  return v;
 }
 
 } // namespace
@@ -159,15 +176,8 @@ TEST(LayoutEval, Conv2dBlockedMatchesConv2d) {
     Tensor ref = k.bias ? runOk(OpKind::Conv2d, {x, w, bias}, ca)
                         : runOk(OpKind::Conv2d, {x, w}, ca);
     Tensor res = randomF32(ref.shape(), rng);
-    std::vector<double> want = valuesOf(ref), r = valuesOf(res);
-    for (size_t i = 0; i < want.size(); ++i) {
-      double v = want[i] + (k.residual ? r[i] : 0.0);
-      if (k.act == "relu")
-        v = std::max(v, 0.0);
-      if (k.act == "clip")
-        v = std::min(std::max(v, -0.5), 0.75);
-      want[i] = v;
-    }
+    std::vector<double> want =
+        withEpilogue(ref, k.residual ? &res : nullptr, k.act);
     int64_t ocb = (k.oc + k.bo - 1) / k.bo;
     Tensor xb = k.bi == 1 ? x : runOk(OpKind::ToBlocked, {x}, {{"block", k.bi}});
     Tensor rb = runOk(OpKind::ToBlocked, {res}, {{"block", k.bo}});
@@ -187,6 +197,95 @@ TEST(LayoutEval, Conv2dBlockedMatchesConv2d) {
       ops.push_back(rb);
     Tensor yb = runOk(OpKind::Conv2dBlocked, ops, ba);
     Tensor y = runOk(OpKind::FromBlocked, {yb}, {{"channels", k.oc}});
+    expectClose(y, want, 1e-6);
+  }
+}
+
+// ----- depthwise_conv2d_blocked --------------------------------------------
+
+TEST(LayoutInfer, DepthwiseConv2dBlocked) {
+  // MobileNetV2's stride-2 depthwise conv: 96 channels, 112 -> 56.
+  EXPECT_EQ(typeOf(inferTypes(OpKind::DepthwiseConv2dBlocked,
+                              {f32({1, 6, 112, 112, 16}), f32({6, 3, 3, 16}),
+                               f32({96}), f32({1, 6, 56, 56, 16})},
+                              {{"strides", Ints{2, 2}}, {"pads", Ints{1, 1, 1, 1}}})),
+            "f32[1,6,56,56,16]");
+  auto err = [](std::vector<TensorType> t, Attributes a = {}) {
+    return errorOf(inferTypes(OpKind::DepthwiseConv2dBlocked, std::move(t),
+                              std::move(a)));
+  };
+  EXPECT_EQ(err({f32({1, 2, 8, 8, 8}), f32({3, 3, 3, 8})}),
+            "depthwise_conv2d_blocked weight f32[3,3,3,8] does not match x "
+            "f32[1,2,8,8,8]: expected [2, KH, KW, 8]");
+  EXPECT_EQ(err({f32({1, 2, 8, 8}), f32({2, 3, 3, 8})}),
+            "operand 'x' of 'depthwise_conv2d_blocked' must have rank 5, got "
+            "f32[1,2,8,8]");
+  EXPECT_EQ(err({f32({1, 2, 8, 8, 8}), f32({2, 3, 3, 8}), f32({8})}),
+            "depthwise_conv2d_blocked bias f32[8] does not match weight "
+            "f32[2,3,3,8] (expected [16])");
+  EXPECT_EQ(err({f32({1, 2, 8, 8, 8}), f32({2, 3, 3, 8}), f32({16}),
+                 f32({1, 2, 8, 8, 8})}),
+            "depthwise_conv2d_blocked residual f32[1,2,8,8,8] does not match "
+            "the result f32[1,2,6,6,8]");
+}
+
+TEST(LayoutEval, DepthwiseConv2dBlockedMatchesGroupedConv2d) {
+  std::mt19937 rng(13);
+  struct Case {
+    int64_t n, c, h, w, k, b;
+    Ints strides, pads, dil;
+    std::string act;
+    bool bias, residual;
+  };
+  std::vector<Case> cases = {
+      {1, 24, 7, 6, 3, 16, {1, 1}, {1, 1, 1, 1}, {1, 1}, "clip", true, true},
+      {2, 5, 9, 9, 3, 4, {2, 2}, {1, 0, 2, 1}, {1, 1}, "none", false, false},
+      {1, 16, 10, 10, 3, 8, {1, 2}, {2, 2, 2, 2}, {2, 1}, "relu", true, false},
+      {1, 3, 6, 8, 5, 8, {1, 1}, {2, 2, 2, 2}, {1, 1}, "none", false, true},
+  };
+  for (const Case &k : cases) {
+    SCOPED_TRACE(testing::Message() << "c=" << k.c << " b=" << k.b);
+    Tensor x = randomF32({k.n, k.c, k.h, k.w}, rng);
+    Tensor w = randomF32({k.c, 1, k.k, k.k}, rng);
+    Tensor bias = randomF32({k.c}, rng);
+    Attributes ca{{"strides", k.strides}, {"pads", k.pads},
+                  {"dilations", k.dil}, {"groups", k.c}};
+    Tensor ref = k.bias ? runOk(OpKind::Conv2d, {x, w, bias}, ca)
+                        : runOk(OpKind::Conv2d, {x, w}, ca);
+    Tensor res = randomF32(ref.shape(), rng);
+    std::vector<double> want =
+        withEpilogue(ref, k.residual ? &res : nullptr, k.act);
+    // W [C, 1, KH, KW] -> [Cb, KH, KW, B] by the op's definition.
+    int64_t cb = (k.c + k.b - 1) / k.b;
+    Tensor wb = Tensor::allocate(f32({cb, k.k, k.k, k.b})).value();
+    for (int64_t i = 0; i < wb.numElements(); ++i)
+      wb.setElementFromDouble(i, 0.0);
+    for (int64_t c = 0; c < k.c; ++c)
+      for (int64_t t = 0; t < k.k * k.k; ++t)
+        wb.setElementFromDouble(((c / k.b) * k.k * k.k + t) * k.b + c % k.b,
+                                w.elementAsDouble(c * k.k * k.k + t));
+    Attributes ba{{"strides", k.strides}, {"pads", k.pads},
+                  {"dilations", k.dil}, {"activation", k.act}};
+    if (k.act == "clip") {
+      ba.set("clip_min", -0.5);
+      ba.set("clip_max", 0.75);
+    }
+    std::vector<Tensor> ops = {
+        runOk(OpKind::ToBlocked, {x}, {{"block", k.b}}), wb};
+    Tensor noBias = Tensor::allocate(f32({0})).value();
+    if (k.bias || k.residual)
+      ops.push_back(padBias(k.bias ? bias : noBias, cb * k.b));
+    if (k.residual)
+      ops.push_back(runOk(OpKind::ToBlocked, {res}, {{"block", k.b}}));
+    Tensor yb = runOk(OpKind::DepthwiseConv2dBlocked, ops, ba);
+    // Padding lanes stay zero (no clip here excludes 0).
+    std::vector<double> yv = valuesOf(yb);
+    for (size_t i = 0; i < yv.size(); ++i) {
+      if (int64_t(i) / (yb.shape()[2] * yb.shape()[3] * k.b) % cb == cb - 1 &&
+          (cb - 1) * k.b + int64_t(i) % k.b >= k.c)
+        EXPECT_EQ(yv[i], 0.0) << "padding lane at " << i;
+    }
+    Tensor y = runOk(OpKind::FromBlocked, {yb}, {{"channels", k.c}});
     expectClose(y, want, 1e-6);
   }
 }

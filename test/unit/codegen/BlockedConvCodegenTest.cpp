@@ -7,8 +7,10 @@
 // (inputs and weights are in [-1, 1]). Cases cover stride 1 and 2, pads,
 // dilation, 1x1/3x3/7x7 kernels, channels not a multiple of the block, a
 // plain NCHW input, widths below the register tile, 7x7 and 1-wide
-// outputs (border tiles only), several passes over the input blocks, bias/residual/relu/clip, 1 to 3 threads, and 8 lanes
-// (haswell) as well as the host's width.
+// outputs (border tiles only), rows whose border tiles take interior
+// columns, several passes over the input blocks, tail groups at batch > 1,
+// bias/residual/relu/clip, constant (repacked) and input weights, 1 to 3
+// threads, and 8 lanes (haswell) as well as the host's width.
 //
 //===----------------------------------------------------------------------===//
 #include "CodegenTestSupport.h"
@@ -24,6 +26,9 @@ struct ConvCase {
   int64_t bi, bo; // bi = 1: plain input
   bool bias, residual;
   std::string act;
+  /// w a graph input instead of a constant: the kernel reads it as stored
+  /// (a constant is repacked by output-block group at compile time).
+  bool weightInput = false;
 };
 
 Tensor uniform(const TensorType &t, std::mt19937_64 &rng) {
@@ -44,8 +49,8 @@ std::unique_ptr<Graph> buildGraph(const ConvCase &k, std::mt19937_64 &rng) {
   int64_t ow = (k.w + k.pads[1] + k.pads[3] - k.dil[1] * (k.kw - 1) - 1) /
                    k.strides[1] + 1;
   Value *xb = k.bi == 1 ? x : b.toBlocked({x}, {{"block", k.bi}}).value();
-  Value *w = b.constant(
-      uniform(TensorType(DType::F32, {ocb, icb, k.kh, k.kw, k.bi, k.bo}), rng));
+  TensorType wt(DType::F32, {ocb, icb, k.kh, k.kw, k.bi, k.bo});
+  Value *w = k.weightInput ? b.input("w", wt) : b.constant(uniform(wt, rng));
   std::vector<Value *> operands = {xb, w, nullptr};
   if (k.bias)
     operands[2] = b.constant(uniform(TensorType(DType::F32, {ocb * k.bo}), rng));
@@ -139,6 +144,16 @@ const std::vector<ConvCase> &cases() {
       {1, 48, 14, 14, 64, 3, 3, {2, 2}, {1, 1, 1, 1}, {1, 1}, 16, 16, true, false, "relu"},
       // 1-wide output (a single border column), 8-wide blocks.
       {2, 24, 5, 1, 24, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 8, 8, true, false, "none"},
+      // Rows of border tiles widened with interior columns (14 = 4 + 6 + 4
+      // at 16 lanes), batch 3 and 5 output blocks (a tail group): rows are
+      // ordered (group, n, oh), tasks split groups.
+      {3, 32, 5, 14, 80, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 16, 16, true, true, "relu"},
+      // The same with w a graph input (read unpacked), and a 20-wide row
+      // (interior tiles between widened borders).
+      {3, 32, 4, 20, 80, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 16, 16, true, true, "relu", true},
+      // No padding: no border columns; the leftover columns still form
+      // tiles of at least half the tile width.
+      {2, 16, 3, 7, 40, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, 8, 8, false, false, "none", true},
   };
   return c;
 }
@@ -150,7 +165,7 @@ TEST(BlockedConvCodegen, HostWidth) {
 
 TEST(BlockedConvCodegen, Threads) {
   for (int threads : {2, 3})
-    for (size_t i : {0, 1, 4, 8, 9})
+    for (size_t i : {0, 1, 4, 8, 9, 11, 12})
       check(cases()[i], threads, "");
 }
 

@@ -160,6 +160,35 @@ inline int64_t expectMatchesInterpreter(const Graph &graph,
   return worst;
 }
 
+/// Compiles `graph` (with `options`), runs it and the interpreter on
+/// `inputs`, and expects every element of the f32 outputs within
+/// rtol * |want| + atol (for sums taken in another order than the
+/// reference's, whose error grows with the number of terms).
+inline void expectCloseToInterpreter(const Graph &graph,
+                                     const std::vector<Tensor> &inputs,
+                                     double rtol, double atol,
+                                     const CompileOptions &options) {
+  absl::StatusOr<std::vector<Tensor>> want = interpret(graph, inputs);
+  ASSERT_TRUE(want.ok()) << want.status();
+  absl::StatusOr<std::unique_ptr<CompiledModel>> model = compile(graph, options);
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<std::vector<Tensor>> got = (*model)->run(inputs);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), want->size());
+  for (size_t o = 0; o < want->size(); ++o) {
+    const Tensor &g = (*got)[o], &w = (*want)[o];
+    ASSERT_EQ(g.type(), w.type());
+    ASSERT_EQ(w.dtype(), DType::F32);
+    int failures = 0;
+    for (int64_t i = 0; i < g.numElements(); ++i) {
+      double a = g.dataAs<float>()[i], e = w.dataAs<float>()[i];
+      if (!(std::fabs(a - e) <= rtol * std::fabs(e) + atol) && failures++ < 5)
+        ADD_FAILURE() << graph.outputs()[o].name << " element " << i
+                      << ": got " << a << ", want " << e;
+    }
+  }
+}
+
 /// The parallel loops run while it lives, as runtime/ModelArena.h's task
 /// observer sees them (one entry per body call of tcpu_parallel_for). The
 /// observer is process-wide: one log at a time.

@@ -159,6 +159,10 @@ TEST(ConvCodegen, Conv2dFixed) {
       {3, 16, 11, 11, 16, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 16, true},
       {1, 8, 15, 13, 16, 5, 5, 2, 2, {2, 2, 2, 2}, 1, 1, 8, false},
       {2, 6, 10, 10, 6, 3, 3, 2, 2, {0, 0, 1, 1}, 1, 1, 6, true},
+      // Depthwise rows of 28 = 16+8+4 and 7 = 4+2+1 outputs (halving
+      // vectors after the full ones).
+      {1, 24, 28, 28, 24, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 24, true},
+      {1, 8, 14, 14, 8, 3, 3, 2, 2, {1, 1, 1, 1}, 1, 1, 8, false},
       // Kernel larger than the input with padding; 1x1 input.
       {1, 3, 3, 2, 4, 5, 5, 1, 1, {2, 2, 2, 2}, 1, 1, 1, true},
       {2, 5, 1, 1, 7, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, true},

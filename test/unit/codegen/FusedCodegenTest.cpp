@@ -384,6 +384,10 @@ TEST(FusedCodegen, ConvEpilogues) {
       {1, 6, 13, 7, 6, 3, 2, 1, 3},   // strided, grouped
       {2, 8, 10, 19, 8, 3, 1, 1, 8},  // depthwise (direct kernel)
       {1, 4, 7, 9, 12, 3, 1, 0, 4},   // depthwise with a multiplier of 3
+      // Depthwise rows whose remainder runs in halving vectors: 14 = 8+4+2
+      // (stride 2), 7 = 4+2+1.
+      {1, 16, 28, 28, 16, 3, 2, 1, 16},
+      {1, 8, 7, 7, 8, 3, 1, 1, 8},
       {1, 3, 20, 20, 17, 5, 1, 2, 1}, // N (pixels) not a multiple of W
   };
   // Every variant on every conv; 16 lanes (host) and 8 (haswell) alternate.
