@@ -61,6 +61,7 @@
 #include "codegen/lower/Prepack.h"
 #include "codegen/lower/RowSupport.h"
 #include "codegen/lower/VectorMath.h"
+#include "ir/IntMath.h"
 
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/Function.h"
@@ -82,8 +83,7 @@ using vmath::tanhF32;
 
 enum class Cell { Lstm, Gru, Rnn };
 
-int64_t roundUp16(int64_t floats) { return (floats + 15) / 16 * 16; }
-int64_t roundUpTo(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
+int64_t roundUp16(int64_t floats) { return roundUp(floats, 16); }
 
 /// A GEMM function for `shape` with an optional per-column bias, shared by
 /// every recurrent op of the module with the same call (its scratch need
@@ -418,7 +418,7 @@ constexpr int64_t kMinBlockFlops = int64_t(1) << 17;
 /// and B (R) both prepacked with `bl`, whose KC covers K.
 absl::StatusOr<llvm::Function *> blockGemm(LoweringContext &ctx,
                                            const GemmShape &s, GemmBlocking bl) {
-  bl.NC = roundUpTo(s.N, bl.NR);
+  bl.NC = roundUp(s.N, bl.NR);
   const std::string name =
       "tcpu_lstm_block_gemm_" + std::to_string(s.M) + "x" +
       std::to_string(s.N) + "x" + std::to_string(s.K) + "_ldc" +
@@ -458,7 +458,7 @@ bool RecurrentLowering::planBlocked() {
   // Blocks start on a panel of R (4*HB a multiple of NR) and on a vector.
   const int64_t W = std::max(1, ctx_.vectorWidth());
   const int64_t unit = std::lcm(bl.NR / std::gcd(bl.NR, int64_t{4}), W);
-  hb_ = roundUpTo((H_ + kTargetBlocks - 1) / kTargetBlocks, unit);
+  hb_ = roundUp(ceilDiv(H_, kTargetBlocks), unit);
   nb_ = (H_ + hb_ - 1) / hb_;
   hbLast_ = H_ - (nb_ - 1) * hb_;
   blk_ = bl;
@@ -526,7 +526,7 @@ llvm::Value *RecurrentLowering::packedIndex(llvm::Value *bi, llvm::Value *k) {
 /// packs initial_h into the first.
 void RecurrentLowering::emitBlockedInit(llvm::Value *stateBase,
                                         int64_t stateStride) {
-  const int64_t bytes = roundUpTo(B_, blk_.MR) * H_ * 4;
+  const int64_t bytes = roundUp(B_, blk_.MR) * H_ * 4;
   for (llvm::Value *buf : hPack_)
     b_.CreateMemSet(buf, b_.getInt8(0), bytes, llvm::MaybeAlign(4));
   if (!h0_)
@@ -784,9 +784,9 @@ absl::Status RecurrentLowering::run() {
                 biasAt = bOp_ ? reserve(N_) : 0, hAt = reserve(B_ * H_),
                 cAt = cell_ == Cell::Lstm ? reserve(B_ * H_) : 0,
                 tmpAt = cell_ == Cell::Gru ? reserve(B_ * (lbr_ ? GH : H_)) : 0,
-                hPackAt = blocked_ ? reserve(roundUpTo(B_, blk_.MR) * H_) : 0,
+                hPackAt = blocked_ ? reserve(roundUp(B_, blk_.MR) * H_) : 0,
                 hPack1At =
-                    blocked_ ? reserve(roundUpTo(B_, blk_.MR) * H_) : 0;
+                    blocked_ ? reserve(roundUp(B_, blk_.MR) * H_) : 0;
   const int64_t perThread = std::max({proj.scratchPerThread,
                                       stepA_.scratchPerThread,
                                       stepB_.scratchPerThread});

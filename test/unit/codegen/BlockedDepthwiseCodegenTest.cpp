@@ -53,14 +53,7 @@ std::unique_ptr<Graph> buildGraph(const DwCase &k, std::mt19937_64 &rng) {
     Value *r = b.input("r", TensorType(DType::F32, {k.n, k.c, oh, ow}));
     operands.push_back(b.toBlocked({r}, {{"block", k.block}}).value());
   }
-  Attributes a{{"strides", k.strides},
-               {"pads", k.pads},
-               {"dilations", k.dil},
-               {"activation", k.act}};
-  if (k.act == "clip") {
-    a.set("clip_min", -0.5);
-    a.set("clip_max", 0.75);
-  }
+  Attributes a = cgtest::blockedConvAttrs(k.strides, k.pads, k.dil, k.act);
   absl::StatusOr<Value *> y = b.depthwiseConv2dBlocked(operands, a);
   EXPECT_TRUE(y.ok()) << y.status();
   b.output("yb", *y);

@@ -189,6 +189,23 @@ inline void expectCloseToInterpreter(const Graph &graph,
   }
 }
 
+/// Attributes of a conv2d_blocked / depthwise_conv2d_blocked under test;
+/// "clip" clips to [-0.5, 0.75], so that both bounds cut random data.
+inline Attributes blockedConvAttrs(const std::vector<int64_t> &strides,
+                                   const std::vector<int64_t> &pads,
+                                   const std::vector<int64_t> &dilations,
+                                   const std::string &activation) {
+  Attributes a{{"strides", strides},
+               {"pads", pads},
+               {"dilations", dilations},
+               {"activation", activation}};
+  if (activation == "clip") {
+    a.set("clip_min", -0.5);
+    a.set("clip_max", 0.75);
+  }
+  return a;
+}
+
 /// The parallel loops run while it lives, as runtime/ModelArena.h's task
 /// observer sees them (one entry per body call of tcpu_parallel_for). The
 /// observer is process-wide: one log at a time.
