@@ -30,6 +30,12 @@ absl::StatusOr<AotEmitKind> parseAotEmitKind(const std::string &name) {
 
 namespace {
 
+/// Bytes a weight takes in the file: each starts TCPU_WEIGHTS_ALIGNMENT-aligned.
+uint64_t alignedSize(uint64_t bytes) {
+  return (bytes + TCPU_WEIGHTS_ALIGNMENT - 1) / TCPU_WEIGHTS_ALIGNMENT *
+         TCPU_WEIGHTS_ALIGNMENT;
+}
+
 bool isIdentifier(const std::string &s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0])))
     return false;
@@ -100,8 +106,7 @@ WeightsLayout layoutWeights(
     if (t.byteSize() > 0)
       hashBytes(h, t.data(), static_cast<size_t>(t.byteSize()));
     uint64_t bytes = static_cast<uint64_t>(t.byteSize());
-    offset += (bytes + TCPU_WEIGHTS_ALIGNMENT - 1) / TCPU_WEIGHTS_ALIGNMENT *
-              TCPU_WEIGHTS_ALIGNMENT;
+    offset += alignedSize(bytes);
   }
   // Packed copies follow; they derive from the constants (and the target's
   // blocking), and the fingerprint covers them too.
@@ -111,8 +116,7 @@ WeightsLayout layoutWeights(
     uint64_t bytes = static_cast<uint64_t>(p->bytes());
     hashBytes(h, &bytes, sizeof bytes);
     hashBytes(h, p->data(), static_cast<size_t>(bytes));
-    offset += (bytes + TCPU_WEIGHTS_ALIGNMENT - 1) / TCPU_WEIGHTS_ALIGNMENT *
-              TCPU_WEIGHTS_ALIGNMENT;
+    offset += alignedSize(bytes);
   }
   w.fileBytes = offset;
   hashBytes(h, &offset, sizeof offset);

@@ -28,6 +28,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Lowering.h"
+#include "codegen/lower/BlockedActivation.h"
 #include "codegen/lower/Prepack.h"
 #include "ir/IntMath.h"
 
@@ -79,9 +80,7 @@ class Emitter {
 public:
   Emitter(LoweringContext &ctx, const Op &op, const Geometry &g)
       : ctx(ctx), b(ctx.b()), g(g),
-        act(op.attrs.getString("activation", "none")),
-        hasLo(op.attrs.has("clip_min")), hasHi(op.attrs.has("clip_max")),
-        lo(op.attrs.getFloat("clip_min")), hi(op.attrs.getFloat("clip_max")) {
+        activation(op) {
     f32 = b.getFloatTy();
     vt = ctx.vectorOf(f32, static_cast<int>(g.Bo));
   }
@@ -131,9 +130,8 @@ public:
   /// accumulators, too few to hide the FMA latency (ResNet's 7- and
   /// 14-wide rows spent ~10% in them).
   RowPlan planRow(int64_t T) const {
-    const int64_t owLo = std::clamp<int64_t>(ceilDiv(g.pl, g.sw), 0, g.OW);
-    const int64_t owHi = std::clamp<int64_t>(
-        floorDiv(g.W - 1 + g.pl - (g.KW - 1) * g.dw, g.sw) + 1, owLo, g.OW);
+    const auto [owLo, owHi] =
+        interiorOutputs(g.W, g.OW, g.KW, g.sw, g.pl, g.dw);
     const int64_t minWidth = std::min(ceilDiv(T, 2), g.OW);
     for (int64_t m = (owHi - owLo) / T;; --m) {
       // The border columns left over, split evenly within the borders'
@@ -190,25 +188,6 @@ private:
     llvm::IRBuilder<> eb(&ctx.function()->getEntryBlock(),
                          ctx.function()->getEntryBlock().begin());
     return eb.CreateAlloca(vt);
-  }
-
-  llvm::Value *applyActivation(llvm::Value *v) {
-    llvm::Value *zero = llvm::Constant::getNullValue(vt);
-    // As the reference: relu = x < 0 ? 0 : x (NaN stays), clip =
-    // min(max(x, lo), hi) with std::max / std::min.
-    if (act == "relu")
-      return b.CreateSelect(b.CreateFCmpOLT(v, zero), zero, v);
-    if (act == "clip") {
-      if (hasLo) {
-        llvm::Value *l = llvm::ConstantFP::get(vt, lo);
-        v = b.CreateSelect(b.CreateFCmpOLT(v, l), l, v);
-      }
-      if (hasHi) {
-        llvm::Value *h = llvm::ConstantFP::get(vt, hi);
-        v = b.CreateSelect(b.CreateFCmpOLT(h, v), h, v);
-      }
-    }
-    return v;
   }
 
   using Accumulators = std::vector<std::vector<llvm::Value *>>;
@@ -318,7 +297,7 @@ private:
         llvm::Value *done = o;
         if (res)
           done = b.CreateFAdd(done, ctx.load(vt, f32, res, idx));
-        done = applyActivation(done);
+        done = activation.apply(b, done);
         ctx.store(isLast ? b.CreateSelect(isLast, done, o) : done, f32, out,
                   idx);
       }
@@ -363,9 +342,7 @@ private:
   LoweringContext &ctx;
   llvm::IRBuilder<> &b;
   const Geometry &g;
-  std::string act;
-  bool hasLo, hasHi;
-  double lo, hi;
+  BlockedActivation activation;
   llvm::Type *f32 = nullptr, *vt = nullptr;
 };
 

@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Lowering.h"
+#include "codegen/lower/BlockedActivation.h"
 #include "ir/IntMath.h"
 
 #include <algorithm>
@@ -58,15 +59,9 @@ class Emitter {
 public:
   Emitter(LoweringContext &ctx, const Op &op, const Geometry &g, int64_t T)
       : ctx(ctx), b(ctx.b()), g(g), T(T),
-        act(op.attrs.getString("activation", "none")) {
+        activation(op) {
     f32 = b.getFloatTy();
     vt = ctx.vectorOf(f32, static_cast<int>(g.B));
-    if (act == "clip") {
-      if (op.attrs.has("clip_min"))
-        lo = op.attrs.getFloat("clip_min");
-      if (op.attrs.has("clip_max"))
-        hi = op.attrs.getFloat("clip_max");
-    }
   }
 
   /// Pointers of the current function (the parallel body's copies).
@@ -89,9 +84,8 @@ public:
                 : llvm::Constant::getNullValue(vt);
     ih0 = b.CreateSub(mul(oh, g.sh), i64(g.pt));
     // Rows [ohLo, ohHi) read every kh inside the image.
-    int64_t ohLo = std::clamp<int64_t>(ceilDiv(g.pt, g.sh), 0, g.OH);
-    int64_t ohHi = std::clamp<int64_t>(
-        floorDiv(g.H - 1 + g.pt - (g.KH - 1) * g.dh, g.sh) + 1, ohLo, g.OH);
+    const auto [ohLo, ohHi] =
+        interiorOutputs(g.H, g.OH, g.KH, g.sh, g.pt, g.dh);
     if (ohLo == 0 && ohHi == g.OH) {
       emitColumns(false);
       return;
@@ -123,9 +117,8 @@ private:
 
   /// The tiles of one row; `checkRows`: each kh only if its row is inside.
   void emitColumns(bool checkRows) {
-    int64_t owLo = std::clamp<int64_t>(ceilDiv(g.pl, g.sw), 0, g.OW);
-    int64_t owHi = std::clamp<int64_t>(
-        floorDiv(g.W - 1 + g.pl - (g.KW - 1) * g.dw, g.sw) + 1, owLo, g.OW);
+    const auto [owLo, owHi] =
+        interiorOutputs(g.W, g.OW, g.KW, g.sw, g.pl, g.dw);
     int64_t full = (owHi - owLo) / T;
     for (int64_t c = 0; c < owLo; c += T)
       emitTile(i64(c), c, std::min(T, owLo - c), checkRows);
@@ -192,33 +185,15 @@ private:
       llvm::Value *v = acc[j];
       if (res)
         v = b.CreateFAdd(v, ctx.load(vt, f32, res, idx));
-      ctx.store(activation(v), f32, out, idx);
+      ctx.store(activation.apply(b, v), f32, out, idx);
     }
-  }
-
-  /// As the reference: relu = x < 0 ? 0 : x (NaN stays), clip =
-  /// min(max(x, lo), hi) with std::max / std::min.
-  llvm::Value *activation(llvm::Value *v) {
-    auto below = [&](llvm::Value *v, llvm::Value *bound) {
-      return b.CreateSelect(b.CreateFCmpOLT(v, bound), bound, v);
-    };
-    if (act == "relu")
-      return below(v, llvm::Constant::getNullValue(vt));
-    if (lo)
-      v = below(v, llvm::ConstantFP::get(vt, *lo));
-    if (hi) {
-      llvm::Value *h = llvm::ConstantFP::get(vt, *hi);
-      v = b.CreateSelect(b.CreateFCmpOLT(h, v), h, v);
-    }
-    return v;
   }
 
   LoweringContext &ctx;
   llvm::IRBuilder<> &b;
   const Geometry &g;
   int64_t T;
-  std::string act;
-  std::optional<double> lo, hi;
+  BlockedActivation activation;
   llvm::Type *f32 = nullptr, *vt = nullptr;
   /// Of the current row: its output row index, the offsets of its input
   /// plane and output row, the first input row, the weights and the bias.

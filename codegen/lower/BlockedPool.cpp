@@ -30,10 +30,11 @@ struct PoolAxis {
   int64_t in, out, kernel, stride, pad, dil;
   /// First output whose taps all lie inside [0, in), and one past the last
   /// (lo >= hi: there is no such output).
-  int64_t interiorLo() const { return std::min(out, ceilDiv(pad, stride)); }
+  int64_t interiorLo() const {
+    return interiorOutputs(in, out, kernel, stride, pad, dil).first;
+  }
   int64_t interiorHi() const {
-    int64_t hi = floorDiv(in - 1 + pad - (kernel - 1) * dil, stride) + 1;
-    return std::clamp<int64_t>(hi, interiorLo(), out);
+    return interiorOutputs(in, out, kernel, stride, pad, dil).second;
   }
 };
 

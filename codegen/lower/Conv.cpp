@@ -63,6 +63,7 @@
 #include <functional>
 #include <limits>
 #include <optional>
+#include <tuple>
 #include <vector>
 
 namespace tcpu {
@@ -78,11 +79,7 @@ struct Axis {
   }
   /// Outputs [lo, hi) whose window position k falls inside the input.
   void validOutputs(int64_t k, int64_t &lo, int64_t &hi) const {
-    int64_t off = k * dilation - padBegin;
-    lo = std::max<int64_t>(0, ceilDiv(-off, stride));
-    hi = std::min<int64_t>(out, floorDiv(in - 1 - off, stride) + 1);
-    if (hi < lo)
-      hi = lo;
+    std::tie(lo, hi) = outputsInside(in, out, stride, padBegin, k * dilation);
   }
 };
 

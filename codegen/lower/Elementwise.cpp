@@ -46,6 +46,7 @@
 #include "codegen/Lowering.h"
 #include "codegen/lower/LowPrecision.h"
 #include "codegen/lower/VectorMath.h"
+#include "ir/IntMath.h"
 #include "ir/ops/OpSupport.h"
 
 #include "llvm/IR/Constants.h"
@@ -151,11 +152,11 @@ ParallelSplit planSplit(const std::vector<Dim> &dims, int vectorStep) {
       s.units *= dims[s.outerDepth++].size;
     if (s.units >= kParallelUnits)
       return s;
-    int64_t pieces = (kParallelUnits + s.units - 1) / s.units;
-    int64_t block = (inner.size + pieces - 1) / pieces;
-    s.innerBlock = (block + vectorStep - 1) / vectorStep * vectorStep;
+    int64_t pieces = ceilDiv(kParallelUnits, s.units);
+    int64_t block = ceilDiv(inner.size, pieces);
+    s.innerBlock = roundUp(block, vectorStep);
   }
-  s.innerBlocks = (inner.size + s.innerBlock - 1) / s.innerBlock;
+  s.innerBlocks = ceilDiv(inner.size, s.innerBlock);
   s.units *= s.innerBlocks;
   return s;
 }
@@ -292,7 +293,7 @@ void emitElementwise(LoweringContext &ctx, const std::vector<llvm::Type *> &type
   int64_t perUnit = std::max<int64_t>(total / split.units, 1);
   std::vector<llvm::Value *> captured;
   ctx.emitParallelFor(
-      split.units, (kParallelGrainElements + perUnit - 1) / perUnit, captured,
+      split.units, ceilDiv(kParallelGrainElements, perUnit), captured,
       [&](llvm::Value *first, llvm::Value *last) {
         loadPtrs();
         auto innerEnd = [&](llvm::Value *blockEnd) {

@@ -459,7 +459,7 @@ bool RecurrentLowering::planBlocked() {
   const int64_t W = std::max(1, ctx_.vectorWidth());
   const int64_t unit = std::lcm(bl.NR / std::gcd(bl.NR, int64_t{4}), W);
   hb_ = roundUp(ceilDiv(H_, kTargetBlocks), unit);
-  nb_ = (H_ + hb_ - 1) / hb_;
+  nb_ = ceilDiv(H_, hb_);
   hbLast_ = H_ - (nb_ - 1) * hb_;
   blk_ = bl;
   blk_.KC = H_;
@@ -556,7 +556,7 @@ void RecurrentLowering::emitBlockedStep(llvm::Value *dir, llvm::Value *t,
   if (p_)
     cap.push_back(at(p_, mul(dir, 3 * H)));
   const int64_t flops = 2 * B_ * 4 * hb_ * H;
-  ctx_.emitParallelFor(nb_, std::max<int64_t>(1, (kMinBlockFlops + flops - 1) / flops),
+  ctx_.emitParallelFor(nb_, std::max<int64_t>(1, ceilDiv(kMinBlockFlops, flops)),
                        cap, [&](llvm::Value *first, llvm::Value *last) {
     llvm::Value *xw = cap[0], *hPrev = cap[1], *hNext = cap[2], *r = cap[3],
                 *hOut = cap[4], *c = cap[5], *y = cap[6], *tt = cap[7],

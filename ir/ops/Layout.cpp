@@ -16,6 +16,7 @@
 // in lane c % B, so each tap is one vector of B channels, as the input pixel.
 //
 //===----------------------------------------------------------------------===//
+#include "ir/IntMath.h"
 #include "ir/ops/OpSupport.h"
 
 #include <algorithm>
@@ -98,7 +99,7 @@ absl::Status inferToBlocked(InferContext &ctx) {
                    std::to_string(b));
   const Shape &s = ctx.operand(0).shape;
   ctx.results = {TensorType(DType::F32,
-                            {s[0], (s[1] + b - 1) / b, s[2], s[3], b})};
+                            {s[0], ceilDiv(s[1], b), s[2], s[3], b})};
   return absl::OkStatus();
 }
 
